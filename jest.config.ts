@@ -1,0 +1,20 @@
+import type { Config } from 'jest';
+
+// Tests import the packages' TypeScript sources; worker threads load the compiled
+// JavaScript of @wasmpool/worker (Jest transforms do not reach inside worker_threads),
+// so `npm test` builds first.
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/benchmarks', '<rootDir>/examples'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }],
+  },
+  moduleNameMapper: {
+    '^@wasmpool/(pool|worker|metrics)$': '<rootDir>/packages/$1/src/index.ts',
+  },
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};
+
+export default config;

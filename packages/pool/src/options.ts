@@ -1,0 +1,154 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { WasmPoolError } from './errors';
+import type { ModuleSpec, WasmPoolOptions, WorkerResourceLimits } from './types';
+
+/** Options after defaults, environment variables and validation. */
+export interface ResolvedOptions {
+  modules: Record<string, ModuleSpec>;
+  minWorkers: number;
+  maxWorkers: number;
+  idleTimeoutMs: number;
+  maxQueue: number;
+  taskTimeoutMs: number;
+  memoryLimitMb: number;
+  maxTasksPerWorker: number;
+  enableJit: boolean;
+  resourceLimits: WorkerResourceLimits;
+  workerMemoryLimitMb: number;
+  workerStartTimeoutMs: number;
+}
+
+/** Largest linear memory of a 32-bit wasm instance: 65536 pages of 64 KiB. */
+export const MAX_MEMORY_LIMIT_MB = 4096;
+export const MIN_MEMORY_LIMIT_MB = 1 / 16;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const schema = z.object({
+  minWorkers: int(0, 1024),
+  maxWorkers: int(1, 1024),
+  idleTimeoutMs: int(0, MAX_TIMER_MS),
+  maxQueue: int(1, 2 ** 32),
+  taskTimeoutMs: int(1, MAX_TIMER_MS),
+  memoryLimitMb: z.number().min(MIN_MEMORY_LIMIT_MB).max(MAX_MEMORY_LIMIT_MB),
+  maxTasksPerWorker: int(0, Number.MAX_SAFE_INTEGER),
+  enableJit: z.boolean(),
+  resourceLimits: z
+    .object({
+      maxOldGenerationSizeMb: z.number().positive().optional(),
+      maxYoungGenerationSizeMb: z.number().positive().optional(),
+      codeRangeSizeMb: z.number().positive().optional(),
+      stackSizeMb: z.number().positive().max(1024).optional(),
+    })
+    .strict(),
+  workerMemoryLimitMb: z.number().min(0),
+  workerStartTimeoutMs: int(1, MAX_TIMER_MS),
+});
+
+/** What each option accepts, for error messages. */
+const RANGES: Record<string, string> = {
+  minWorkers: 'an integer from 0 to 1024, not above maxWorkers',
+  maxWorkers: 'an integer from 1 to 1024',
+  idleTimeoutMs: `an integer from 0 to ${MAX_TIMER_MS} (ms)`,
+  maxQueue: 'an integer from 1 to 2^32',
+  taskTimeoutMs: `an integer from 1 to ${MAX_TIMER_MS} (ms)`,
+  memoryLimitMb: `a number from ${MIN_MEMORY_LIMIT_MB} (one 64 KiB page) to ${MAX_MEMORY_LIMIT_MB} (4 GiB)`,
+  maxTasksPerWorker: 'an integer of 0 (never recycle) or more',
+  enableJit: 'true or false',
+  resourceLimits: 'an object with positive maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb',
+  workerMemoryLimitMb: 'a number of 0 (no limit) or more (MiB)',
+  workerStartTimeoutMs: `an integer from 1 to ${MAX_TIMER_MS} (ms)`,
+};
+
+/** Environment variables that give defaults, with how to read them into an option. */
+const ENV: { variable: string; option: keyof WasmPoolOptions; read: (raw: string) => unknown }[] = [
+  { variable: 'WASM_MAX_WORKERS', option: 'maxWorkers', read: Number },
+  { variable: 'WASM_INITIAL_WORKERS', option: 'minWorkers', read: Number },
+  { variable: 'WASM_MAX_MEMORY_MB', option: 'memoryLimitMb', read: Number },
+  { variable: 'WASM_IDLE_TIMEOUT_SECS', option: 'idleTimeoutMs', read: (raw) => Number(raw) * 1000 },
+  { variable: 'WASM_TASK_TIMEOUT_MS', option: 'taskTimeoutMs', read: Number },
+  { variable: 'WASM_MAX_QUEUE', option: 'maxQueue', read: Number },
+  { variable: 'WASM_ENABLE_JIT', option: 'enableJit', read: readBoolean },
+];
+
+function readBoolean(raw: string): unknown {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  return raw;
+}
+
+function invalid(option: string, value: unknown, source: string): WasmPoolError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new WasmPoolError(
+    'INVALID_CONFIG',
+    `${option}${source} must be ${RANGES[option] ?? 'valid'}; got ${shown}`,
+  );
+}
+
+/**
+ * Applies defaults (options, then environment variables, then built-in values) and validates
+ * everything, throwing INVALID_CONFIG that names the option and its allowed range.
+ */
+export function resolveOptions(options: WasmPoolOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new WasmPoolError('INVALID_CONFIG', 'options must be an object');
+  }
+  const known = new Set([...Object.keys(RANGES), 'modules']);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new WasmPoolError('INVALID_CONFIG', `unknown option '${key}'`);
+  }
+  const given: Record<string, unknown> = {};
+  const sourceOf: Record<string, string> = {};
+  for (const { variable, option, read } of ENV) {
+    const raw = env[variable];
+    if (options[option] === undefined && raw !== undefined && raw !== '') {
+      given[option] = read(raw);
+      sourceOf[option] = ` (from ${variable}=${JSON.stringify(raw)})`;
+    }
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && key !== 'modules') given[key] = value;
+  }
+
+  const cores = availableParallelism();
+  const explicitMax = given.maxWorkers !== undefined;
+  const defaults = {
+    maxWorkers: Math.max(1, cores),
+    minWorkers: Math.min(2, explicitMax && typeof given.maxWorkers === 'number' ? given.maxWorkers : cores),
+    idleTimeoutMs: 300_000,
+    maxQueue: 100_000,
+    taskTimeoutMs: 5_000,
+    memoryLimitMb: 64,
+    maxTasksPerWorker: 0,
+    enableJit: true,
+    resourceLimits: {},
+    workerMemoryLimitMb: 0,
+    workerStartTimeoutMs: 10_000,
+  };
+  const merged = { ...defaults, ...given };
+  // A minWorkers above the built-in maxWorkers raises it; an explicit contradiction is an error.
+  if (!explicitMax && typeof merged.minWorkers === 'number' && merged.minWorkers > merged.maxWorkers) {
+    merged.maxWorkers = merged.minWorkers;
+  }
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const option = String(issue?.path[0] ?? 'options');
+    throw invalid(option, (merged as Record<string, unknown>)[option], sourceOf[option] ?? '');
+  }
+  const resolved = parsed.data;
+  if (resolved.minWorkers > resolved.maxWorkers) {
+    throw new WasmPoolError(
+      'INVALID_CONFIG',
+      `minWorkers${sourceOf.minWorkers ?? ''} must be ${RANGES.minWorkers}; got ${resolved.minWorkers} with maxWorkers ${resolved.maxWorkers}`,
+    );
+  }
+  const modules = options.modules ?? {};
+  if (typeof modules !== 'object' || modules === null || Array.isArray(modules)) {
+    throw new WasmPoolError('INVALID_CONFIG', 'modules must be an object mapping names to module specs');
+  }
+  return { ...resolved, modules };
+}

@@ -1,0 +1,178 @@
+import { OutputKind } from '@wasmpool/worker';
+import { WasmPoolError } from './errors';
+import type { FunctionRef, ModuleRegistry } from './registry';
+import type { OutputType, TaskParam, WasmTask } from './types';
+
+const I32_MIN = -(2 ** 31);
+const U32_MAX = 2 ** 32 - 1;
+const I64_MIN = -(2n ** 63n);
+const U64_MAX = 2n ** 64n - 1n;
+
+const OUTPUTS: Record<OutputType, OutputKind> = {
+  void: OutputKind.void,
+  number: OutputKind.number,
+  bigint: OutputKind.bigint,
+  bytes: OutputKind.bytes,
+  string: OutputKind.string,
+  json: OutputKind.json,
+};
+
+function describe(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value);
+  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
+  if (typeof value === 'number') return String(value);
+  return value === null ? 'null' : typeof value;
+}
+
+function invalidParams(fn: FunctionRef, params: readonly unknown[], why: string, taskId?: string): WasmPoolError {
+  return new WasmPoolError(
+    'INVALID_PARAMS',
+    `${fn.label} cannot take (${params.map(describe).join(', ')}): ${why}`,
+    taskId === undefined ? undefined : { taskId },
+  );
+}
+
+/**
+ * Finds the function a task calls and checks its params and output against the signature.
+ * Returns the output kind; throws MODULE_NOT_FOUND, FUNCTION_NOT_FOUND or INVALID_PARAMS.
+ */
+export function checkTask(task: WasmTask, fn: FunctionRef): OutputKind {
+  const params = task.params ?? [];
+  if (!Array.isArray(params)) throw invalidParams(fn, [], 'params must be an array', task.id);
+  const types = fn.signature.params;
+  let slot = 0;
+  for (let i = 0; i < params.length; i++) {
+    const value: unknown = params[i];
+    const type = types[slot];
+    if (type === undefined) throw invalidParams(fn, params, `too many params`, task.id);
+    if (typeof value === 'number') {
+      if (type === 'i32') {
+        if (!Number.isInteger(value) || value < I32_MIN || value > U32_MAX) {
+          throw invalidParams(fn, params, `param ${i} (i32) must be an integer from -2^31 to 2^32-1`, task.id);
+        }
+      } else if (type === 'i64') {
+        if (!Number.isSafeInteger(value)) {
+          throw invalidParams(fn, params, `param ${i} (i64) must be a bigint or a safe integer`, task.id);
+        }
+      } else if (type !== 'f32' && type !== 'f64') {
+        throw invalidParams(fn, params, `param ${i} is ${type}, which tasks cannot pass`, task.id);
+      }
+      slot++;
+    } else if (typeof value === 'bigint') {
+      if (type !== 'i64' || value < I64_MIN || value > U64_MAX) {
+        throw invalidParams(fn, params, `param ${i} is ${type}; a bigint fits only an i64 (-2^63 to 2^64-1)`, task.id);
+      }
+      slot++;
+    } else if (value instanceof Uint8Array || typeof value === 'string') {
+      if (type !== 'i32' || types[slot + 1] !== 'i32') {
+        throw invalidParams(fn, params, `param ${i} is bytes, which takes two i32 slots (ptr, len)`, task.id);
+      }
+      if (!fn.version.hasAlloc) {
+        throw invalidParams(fn, params, `bytes need the module to export alloc(len: i32) -> i32`, task.id);
+      }
+      slot += 2;
+    } else {
+      throw invalidParams(fn, params, `param ${i} must be a number, bigint, Uint8Array or string`, task.id);
+    }
+  }
+  if (slot !== types.length) throw invalidParams(fn, params, `too few params`, task.id);
+  return outputOf(task, fn);
+}
+
+function outputOf(task: WasmTask, fn: FunctionRef): OutputKind {
+  if (task.output === undefined) return fn.defaultOutput;
+  const kind = OUTPUTS[task.output];
+  const results = fn.signature.results;
+  const single = results.length === 1 ? results[0] : undefined;
+  let fits: boolean;
+  switch (kind) {
+    case OutputKind.void:
+      fits = true;
+      break;
+    case OutputKind.number:
+      fits = single === 'i32' || single === 'i64' || single === 'f32' || single === 'f64';
+      break;
+    case OutputKind.bigint:
+      fits = single === 'i32' || single === 'i64';
+      break;
+    case OutputKind.bytes:
+    case OutputKind.string:
+    case OutputKind.json:
+      fits = single === 'i64' || (results.length === 2 && results[0] === 'i32' && results[1] === 'i32');
+      break;
+    default:
+      throw new WasmPoolError(
+        'INVALID_PARAMS',
+        `output must be one of ${Object.keys(OUTPUTS).join(', ')}; got ${describe(task.output)}`,
+        task.id === undefined ? undefined : { taskId: task.id },
+      );
+  }
+  if (!fits) {
+    throw new WasmPoolError(
+      'INVALID_PARAMS',
+      `${fn.label} cannot give a '${task.output}' output (bytes, string and json need an i64 (ptr << 32) | len)`,
+      task.id === undefined ? undefined : { taskId: task.id },
+    );
+  }
+  return kind;
+}
+
+/** Looks up a task's function, with a clear error for a bad task shape, module or function. */
+export function findFunction(registry: ModuleRegistry, task: WasmTask): FunctionRef {
+  if (typeof task !== 'object' || task === null) {
+    throw new WasmPoolError('INVALID_PARAMS', 'a task must be an object with module and function');
+  }
+  const taskId = typeof task.id === 'string' ? task.id : undefined;
+  if (task.id !== undefined && typeof task.id !== 'string') {
+    throw new WasmPoolError('INVALID_PARAMS', 'task.id must be a string');
+  }
+  const version = registry.get(task.module);
+  if (version === undefined) {
+    throw new WasmPoolError('MODULE_NOT_FOUND', `no module named ${describe(task.module)} is registered`, {
+      ...(taskId === undefined ? {} : { taskId }),
+    });
+  }
+  const fn = version.functions.get(task.function);
+  if (fn === undefined) {
+    throw new WasmPoolError(
+      'FUNCTION_NOT_FOUND',
+      `module '${version.name}' exports no function ${describe(task.function)}; it exports ${[...version.functions.keys()].join(', ')}`,
+      taskId === undefined ? undefined : { taskId },
+    );
+  }
+  return fn;
+}
+
+/**
+ * Writes a checked task's arguments into `args` from `at` (one slot per wasm argument) and its byte
+ * arguments into `refs` as (task index, slot, data). Returns the next free slot.
+ */
+export function encodeParams(
+  params: readonly TaskParam[] | undefined,
+  fn: FunctionRef,
+  args: Float64Array,
+  bigArgs: BigInt64Array,
+  at: number,
+  taskIndex: number,
+  refs: (number | Uint8Array | string)[],
+): number {
+  if (params === undefined) return at;
+  const types = fn.signature.params;
+  let slot = 0;
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i];
+    if (typeof value === 'number') {
+      if (types[slot] === 'i64') bigArgs[at + slot] = BigInt(value);
+      else args[at + slot] = value;
+      slot++;
+    } else if (typeof value === 'bigint') {
+      bigArgs[at + slot] = value;
+      slot++;
+    } else {
+      refs.push(taskIndex, slot, value as Uint8Array | string);
+      slot += 2;
+    }
+  }
+  return at + slot;
+}

@@ -1,0 +1,246 @@
+import { Worker } from 'node:worker_threads';
+import {
+  Status,
+  workerScriptPath,
+  type FromWorker,
+  type ModuleLoad,
+  type ResultsMessage,
+  type ToWorker,
+  type WorkerInit,
+} from '@wasmpool/worker';
+import type { TaskBlock } from './task-block';
+import type { WorkerResourceLimits } from './types';
+
+/** Tasks sent to a worker in one message, in order. */
+export interface PipelineEntry {
+  blocks: TaskBlock[];
+  indices: number[];
+  /** Index of the first task whose result has not arrived. */
+  next: number;
+  /** Smallest timeout among these tasks (ms). */
+  minTimeoutMs: number;
+}
+
+/** Where the task a worker runs now sits. */
+export interface RunningTask {
+  block: TaskBlock;
+  index: number;
+  /** Absolute start time, ms since the epoch. */
+  startedAt: number;
+}
+
+export interface WorkerHandleEvents {
+  results(handle: WorkerHandle, message: ResultsMessage): void;
+  /** The worker ended without being asked to (`starting`: before it was ready). */
+  exit(handle: WorkerHandle, reason: string, starting: boolean): void;
+  /** The running task passed its deadline. */
+  timeout(handle: WorkerHandle, task: RunningTask): void;
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+interface PendingLoad {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** One worker thread and the tasks sent to it. */
+export class WorkerHandle {
+  readonly id: number;
+  private readonly worker: Worker;
+  private readonly state: Int32Array;
+  private readonly startedAtView: Float64Array;
+  phase: 'starting' | 'ready' | 'dead' = 'starting';
+  /** False once the worker is to be retired: it finishes what it has and gets nothing new. */
+  accepting = true;
+  retireReason: 'recycled' | 'memory' | undefined;
+  readonly pipeline: PipelineEntry[] = [];
+  /** Tasks sent and not yet reported. */
+  inflight = 0;
+  /** Tasks reported, modulo 2^31 (matches the worker's counter). */
+  private reported = 0;
+  tasksSent = 0;
+  heapBytes = 0;
+  /** Linear memory per module version id, as last reported. */
+  readonly memory = new Map<number, number>();
+  idleSince = performance.now();
+  idleTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private watchdogDue = Infinity;
+  private readonly loads: PendingLoad[] = [];
+  readonly ready: Promise<void>;
+  /** Module versions sent to this worker. */
+  readonly moduleIds: Set<number>;
+
+  constructor(
+    id: number,
+    modules: ModuleLoad[],
+    resourceLimits: WorkerResourceLimits,
+    private readonly events: WorkerHandleEvents,
+  ) {
+    this.id = id;
+    this.moduleIds = new Set(modules.map((module) => module.id));
+    const status = new SharedArrayBuffer(Status.BYTES);
+    this.state = new Int32Array(status, 0, 2);
+    this.startedAtView = new Float64Array(status, 0, 2);
+    const init: WorkerInit = { workerId: id, status, modules };
+    this.ready = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
+    this.ready.then(
+      () => {
+        if (this.phase === 'starting') this.phase = 'ready';
+      },
+      () => undefined,
+    );
+    this.worker = new Worker(workerScriptPath, { workerData: init, resourceLimits, stdout: false, stderr: false });
+    this.worker.on('message', this.onMessage);
+    this.worker.on('error', this.onError);
+    this.worker.on('exit', this.onExit);
+  }
+
+  get busy(): boolean {
+    return this.inflight > 0;
+  }
+
+  send(message: ToWorker, transfer?: ArrayBuffer[]): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  /** Sends modules to load; resolves once the worker has instantiated them. */
+  load(message: ToWorker): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
+    this.send(message);
+    return done;
+  }
+
+  dispatch(message: ToWorker, entry: PipelineEntry, transfer?: ArrayBuffer[]): void {
+    this.pipeline.push(entry);
+    const count = entry.indices.length;
+    this.inflight += count;
+    this.tasksSent += count;
+    this.worker.postMessage(message, transfer);
+    const due = now() + entry.minTimeoutMs;
+    if (due < this.watchdogDue) this.armWatchdog(entry.minTimeoutMs);
+  }
+
+  /** Marks `count` results as arrived (the caller has consumed them from the pipeline). */
+  acknowledge(count: number): void {
+    this.inflight -= count;
+    this.reported = (this.reported + count) & 0x7fffffff;
+    if (this.inflight === 0) {
+      this.idleSince = performance.now();
+      this.disarmWatchdog();
+    }
+  }
+
+  /** Tasks this worker started and has not reported yet, and whether the last of them is running. */
+  progress(): { started: number; running: boolean } {
+    const state = Atomics.load(this.state, Status.STATE);
+    return { started: ((state >>> 1) - this.reported) & 0x7fffffff, running: (state & 1) === 1 };
+  }
+
+  /** The task running now, if any. */
+  runningTask(): RunningTask | undefined {
+    const { started, running } = this.progress();
+    if (!running || started === 0) return undefined;
+    const at = this.locate(started - 1);
+    if (at === undefined) return undefined;
+    return { ...at, startedAt: this.startedAtView[Status.STARTED_AT] as number };
+  }
+
+  /** The pipeline task `offset` places after the first unreported one. */
+  locate(offset: number): { block: TaskBlock; index: number } | undefined {
+    for (const entry of this.pipeline) {
+      const left = entry.indices.length - entry.next;
+      if (offset < left) {
+        const at = entry.next + offset;
+        return { block: entry.blocks[at] as TaskBlock, index: entry.indices[at] as number };
+      }
+      offset -= left;
+    }
+    return undefined;
+  }
+
+  /** Ends the thread now; it reports nothing more. */
+  terminate(): Promise<number> {
+    this.detach();
+    return this.worker.terminate();
+  }
+
+  private detach(reason = `worker ${this.id} ended`): void {
+    this.phase = 'dead';
+    this.disarmWatchdog();
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.worker.off('message', this.onMessage);
+    this.worker.off('error', this.onError);
+    this.worker.off('exit', this.onExit);
+    // An exit after this point is expected; keep a listener so that an 'error' is not thrown.
+    this.worker.on('error', () => undefined);
+    const error = new Error(reason);
+    for (const load of this.loads.splice(0)) load.reject(error);
+  }
+
+  private armWatchdog(delayMs: number): void {
+    if (this.watchdog !== undefined) clearTimeout(this.watchdog);
+    this.watchdogDue = now() + delayMs;
+    this.watchdog = setTimeout(this.checkDeadline, Math.max(0, delayMs));
+    this.watchdog.unref();
+  }
+
+  private disarmWatchdog(): void {
+    if (this.watchdog !== undefined) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    this.watchdogDue = Infinity;
+  }
+
+  private readonly checkDeadline = (): void => {
+    this.watchdog = undefined;
+    this.watchdogDue = Infinity;
+    if (this.phase === 'dead' || this.inflight === 0) return;
+    const time = now();
+    let rest = Infinity;
+    for (const entry of this.pipeline) rest = Math.min(rest, entry.minTimeoutMs);
+    const running = this.runningTask();
+    if (running !== undefined) {
+      const deadline = running.startedAt + running.block.timeoutOf(running.index);
+      if (time >= deadline) {
+        this.events.timeout(this, running);
+        return;
+      }
+      this.armWatchdog(Math.min(deadline - time, rest));
+      return;
+    }
+    // Between tasks: whatever starts next cannot pass its deadline before `rest` from now.
+    this.armWatchdog(rest);
+  };
+
+  private readonly onMessage = (message: FromWorker): void => {
+    switch (message.type) {
+      case 'results':
+        this.events.results(this, message);
+        return;
+      case 'ready':
+        this.loads.shift()?.resolve();
+        return;
+      case 'load-error':
+        this.loads
+          .shift()
+          ?.reject(new Error(`module '${message.name}' cannot be instantiated: ${message.message}`));
+        return;
+    }
+  };
+
+  private readonly onError = (error: Error): void => {
+    const reason = `worker ${this.id} crashed: ${error.message}`;
+    const starting = this.phase === 'starting';
+    this.detach(reason);
+    this.events.exit(this, reason, starting);
+  };
+
+  private readonly onExit = (code: number): void => {
+    const reason = `worker ${this.id} exited with code ${code}`;
+    const starting = this.phase === 'starting';
+    this.detach(reason);
+    this.events.exit(this, reason, starting);
+  };
+}

@@ -1,0 +1,228 @@
+import { getHeapStatistics } from 'node:v8';
+import { copyIn, readBytes, readJson, readString } from './abi';
+import { classify } from './classify';
+import { statusOf, type ErrorCode } from './codes';
+import { ModuleRuntime, type BoundFunction } from './module-runtime';
+import { OutputKind, Status, type ModuleLoad, type ResultsMessage, type RunMessage } from './protocol';
+
+/** Results already computed are sent at least this often while a long batch runs (ms). */
+const FLUSH_INTERVAL_MS = 4;
+const HEAP_SAMPLE_INTERVAL_MS = 100;
+
+export type PostResults = (message: ResultsMessage, transfer: ArrayBuffer[]) => void;
+
+/**
+ * Runs batches of tasks against the module instances of one worker and reports every task's
+ * progress in the status block the pool watches (to time out, abort or account for a task).
+ */
+export class Executor {
+  private readonly modules = new Map<number, ModuleRuntime>();
+  /** Why a module cannot be instantiated again after a failure, by module id. */
+  private readonly broken = new Map<number, string>();
+  private readonly state: Int32Array;
+  private readonly startedAt: Float64Array;
+  private readonly timeOrigin = performance.timeOrigin;
+  private started = 0;
+  private heapBytes = 0;
+  private heapSampledAt = -Infinity;
+  private readonly scratch: unknown[] = [];
+
+  constructor(status: SharedArrayBuffer) {
+    this.state = new Int32Array(status, 0, 2);
+    this.startedAt = new Float64Array(status, 0, 2);
+  }
+
+  async load(load: ModuleLoad): Promise<void> {
+    this.modules.set(load.id, await ModuleRuntime.create(load));
+  }
+
+  unload(id: number): void {
+    this.modules.get(id)?.dispose();
+    this.modules.delete(id);
+    this.broken.delete(id);
+  }
+
+  run(message: RunMessage, post: PostResults): void {
+    const { count, ops, args, refs } = message;
+    const bigArgs = new BigInt64Array(args.buffer, args.byteOffset, args.length);
+    let status = new Uint8Array(count);
+    let values = new Float64Array(count);
+    let bigValues = new BigInt64Array(values.buffer);
+    let times = new Float64Array(count * 2);
+    let outRefs: unknown[] = [];
+    let transfer: ArrayBuffer[] = [];
+    let flushedAt = performance.now();
+    let first = 0;
+    let argPos = 0;
+    let refPos = 0;
+    let runtime: ModuleRuntime | undefined;
+    let runtimeId = -1;
+    const callArgs = this.scratch;
+
+    for (let i = 0; i < count; i++) {
+      const moduleId = ops[3 * i] as number;
+      const fnIndex = ops[3 * i + 1] as number;
+      const packed = ops[3 * i + 2] as number;
+      const output = (packed & 0xff) as OutputKind;
+      const arity = packed >>> 8;
+      if (moduleId !== runtimeId) {
+        runtime = this.modules.get(moduleId);
+        runtimeId = moduleId;
+      }
+      const bound = runtime?.functions[fnIndex];
+      const k = i - first;
+      const start = performance.now();
+      this.startedAt[Status.STARTED_AT] = this.timeOrigin + start;
+      this.started = (this.started + 1) | 0;
+      Atomics.store(this.state, Status.STATE, (this.started << 1) | 1);
+      times[2 * k] = this.timeOrigin + start;
+      let fault: { code: ErrorCode; message: string } | undefined;
+      if (runtime === undefined || bound === undefined) {
+        fault = {
+          code: 'INVALID_MODULE',
+          message: this.broken.get(moduleId) ?? `module version ${moduleId} is not loaded in this worker`,
+        };
+        while (refs !== null && refs[refPos] === i) refPos += 3;
+      } else {
+        for (let a = 0; a < arity; a++) callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];
+        try {
+          while (refs !== null && refs[refPos] === i) {
+            const slot = refs[refPos + 1] as number;
+            const { ptr, len } = copyIn(runtime, refs[refPos + 2] as Uint8Array | string);
+            callArgs[slot] = ptr;
+            callArgs[slot + 1] = len;
+            refPos += 3;
+          }
+          const result = call(bound, callArgs, arity);
+          switch (output) {
+            case OutputKind.number:
+              values[k] = typeof result === 'bigint' ? Number(result) : (result as number);
+              break;
+            case OutputKind.bigint:
+              bigValues[k] = typeof result === 'bigint' ? result : BigInt(result as number);
+              break;
+            case OutputKind.bytes: {
+              const bytes = readBytes(runtime, result);
+              outRefs.push(bytes);
+              transfer.push(bytes.buffer as ArrayBuffer);
+              break;
+            }
+            case OutputKind.string:
+              outRefs.push(readString(runtime, result));
+              break;
+            case OutputKind.json:
+              outRefs.push(readJson(runtime, result));
+              break;
+            case OutputKind.multi:
+              outRefs.push(result);
+              break;
+          }
+          this.releaseInputs(runtime, refs, i);
+        } catch (error) {
+          while (refs !== null && refs[refPos] === i) refPos += 3;
+          fault = classify(error, runtime);
+          this.reset(runtime);
+        }
+      }
+      argPos += arity;
+      const end = performance.now();
+      Atomics.store(this.state, Status.STATE, this.started << 1);
+      times[2 * k + 1] = end - start;
+      if (fault !== undefined) {
+        status[k] = statusOf(fault.code);
+        outRefs.push(fault.message);
+      }
+      if (end - flushedAt >= FLUSH_INTERVAL_MS && i + 1 < count) {
+        const n = i + 1 - first;
+        post(this.results(n, status, values, times, outRefs), transfer);
+        first = i + 1;
+        flushedAt = end;
+        const left = count - first;
+        status = new Uint8Array(left);
+        values = new Float64Array(left);
+        bigValues = new BigInt64Array(values.buffer);
+        times = new Float64Array(left * 2);
+        outRefs = [];
+        transfer = [];
+      }
+    }
+    post(this.results(count - first, status, values, times, outRefs), transfer);
+  }
+
+  private releaseInputs(runtime: ModuleRuntime, refs: RunMessage['refs'], task: number): void {
+    if (refs === null || runtime.dealloc === undefined) return;
+    // Inputs were copied in just before the call; their (ptr, len) are still in the argument slots.
+    for (let r = 0; r < refs.length; r += 3) {
+      if (refs[r] !== task) continue;
+      const slot = refs[r + 1] as number;
+      runtime.dealloc(this.scratch[slot], this.scratch[slot + 1]);
+    }
+  }
+
+  private reset(runtime: ModuleRuntime): void {
+    try {
+      runtime.instantiate();
+    } catch (error) {
+      runtime.dispose();
+      this.broken.set(runtime.id, `module '${runtime.name}' cannot be instantiated again: ${(error as Error).message}`);
+    }
+  }
+
+  private results(
+    count: number,
+    status: Uint8Array,
+    values: Float64Array,
+    times: Float64Array,
+    refs: unknown[],
+  ): ResultsMessage {
+    return {
+      type: 'results',
+      count,
+      status: status.length === count ? status : status.slice(0, count),
+      values: values.length === count ? values : values.slice(0, count),
+      times: times.length === count * 2 ? times : times.slice(0, count * 2),
+      refs: refs.length === 0 ? null : refs,
+      memory: this.memoryChanges(),
+      heapBytes: this.sampleHeap(),
+    };
+  }
+
+  private memoryChanges(): Float64Array | null {
+    let changes: number[] | undefined;
+    for (const runtime of this.modules.values()) {
+      const bytes = runtime.memoryBytes();
+      if (bytes !== runtime.reportedBytes) {
+        runtime.reportedBytes = bytes;
+        (changes ??= []).push(runtime.id, bytes);
+      }
+    }
+    return changes === undefined ? null : Float64Array.from(changes);
+  }
+
+  private sampleHeap(): number {
+    const now = performance.now();
+    if (now - this.heapSampledAt >= HEAP_SAMPLE_INTERVAL_MS) {
+      this.heapSampledAt = now;
+      this.heapBytes = getHeapStatistics().used_heap_size;
+    }
+    return this.heapBytes;
+  }
+}
+
+function call(bound: BoundFunction, a: unknown[], arity: number): unknown {
+  const fn = bound.fn;
+  switch (arity) {
+    case 0:
+      return fn();
+    case 1:
+      return fn(a[0]);
+    case 2:
+      return fn(a[0], a[1]);
+    case 3:
+      return fn(a[0], a[1], a[2]);
+    case 4:
+      return fn(a[0], a[1], a[2], a[3]);
+    default:
+      return fn(...a.slice(0, arity));
+  }
+}

@@ -1,0 +1,22 @@
+export { ERROR_CODES, codeOfStatus, statusOf, type ErrorCode } from './codes';
+export {
+  OutputKind,
+  Status,
+  type FromWorker,
+  type FunctionSignature,
+  type ImportedMemoryPlan,
+  type LoadErrorMessage,
+  type LoadMessage,
+  type ModuleLoad,
+  type ReadyMessage,
+  type ResultsMessage,
+  type RunMessage,
+  type ToWorker,
+  type UnloadMessage,
+  type ValueType,
+  type WorkerInit,
+} from './protocol';
+export type { CreateHostImports, HostImportContext } from './module-runtime';
+
+/** Absolute path of the script a pool starts in each worker thread. */
+export const workerScriptPath: string = require.resolve('@wasmpool/worker/thread');

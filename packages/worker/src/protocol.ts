@@ -1,0 +1,140 @@
+/**
+ * Messages between the pool (main thread) and its worker threads.
+ *
+ * Tasks travel in batches encoded as typed arrays: one message carries many tasks and one message
+ * brings many results back, so the cost of a message is shared by the tasks in it.
+ */
+
+/** A WebAssembly value type as it appears in a function signature. */
+export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
+
+/** The type of a function, read from the module's type and export sections. */
+export interface FunctionSignature {
+  params: ValueType[];
+  results: ValueType[];
+}
+
+/** How a task's return value is read. Numbers are the wire form of the public `output` names. */
+export const OutputKind = {
+  void: 0,
+  number: 1,
+  bigint: 2,
+  bytes: 3,
+  string: 4,
+  json: 5,
+  /** Several results (multi-value), returned as an array. */
+  multi: 6,
+} as const;
+export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
+
+/** A memory the module imports; the worker creates it with `maximum` pages at most. */
+export interface ImportedMemoryPlan {
+  module: string;
+  name: string;
+  initial: number;
+  maximum: number;
+  shared: boolean;
+}
+
+/** Everything a worker needs to instantiate one module version. */
+export interface ModuleLoad {
+  /** Pool-wide id of this module version; tasks refer to it. */
+  id: number;
+  name: string;
+  module: WebAssembly.Module;
+  /** Memory cap of one instance, in 64 KiB pages. */
+  maxPages: number;
+  importedMemory?: ImportedMemoryPlan;
+  /** Imports `env.abort(i32, i32, i32, i32)` (AssemblyScript's). */
+  importsAbort: boolean;
+  /** JS module that creates host imports, loaded inside the worker. */
+  hostImports?: string;
+  /** Exported functions, indexed as tasks refer to them. */
+  functions: { name: string; signature: FunctionSignature }[];
+  /** Index in `functions` of `alloc` / `dealloc`, or -1. */
+  alloc: number;
+  dealloc: number;
+}
+
+/** Layout of the status block each worker shares with the pool (a SharedArrayBuffer). */
+export const Status = {
+  /**
+   * Int32 index (Atomics): `(started << 1) | running`, where `started` counts the tasks this worker
+   * has begun (wrapping) and `running` is 1 while one of them runs.
+   */
+  STATE: 0,
+  /** Float64 index: absolute time (ms since the epoch, sub-ms precision) the current task started. */
+  STARTED_AT: 1,
+  BYTES: 16,
+} as const;
+
+/** Data given to a new worker. */
+export interface WorkerInit {
+  workerId: number;
+  status: SharedArrayBuffer;
+  modules: ModuleLoad[];
+}
+
+/**
+ * A batch of tasks. For task i:
+ * - `ops[3i]` module id, `ops[3i+1]` function index, `ops[3i+2]` OutputKind | (arity << 8);
+ * - its wasm arguments are the next `arity` slots of `args` (an f64 slot, or an i64 read
+ *   through a BigInt64Array over the same buffer);
+ * - byte and string arguments come from `refs` as triples (task index, argument slot, data): the data is
+ *   copied into the instance's memory and the slot and the next one become (ptr, len).
+ */
+export interface RunMessage {
+  type: 'run';
+  count: number;
+  ops: Int32Array;
+  args: Float64Array;
+  refs: (number | Uint8Array | string)[] | null;
+}
+
+export interface LoadMessage {
+  type: 'load';
+  modules: ModuleLoad[];
+}
+
+export interface UnloadMessage {
+  type: 'unload';
+  ids: number[];
+}
+
+export type ToWorker = RunMessage | LoadMessage | UnloadMessage;
+
+/**
+ * Results of the next `count` tasks of the worker's pipeline, in the order they were sent.
+ * - `status[i]`: 0 = success, else error code index + 1 (see codes.ts); the message is the next
+ *   string in `refs`;
+ * - `values`: the numeric result (f64, or i64 through a BigInt64Array view);
+ * - non-numeric outputs (bytes, strings, parsed JSON, arrays) are the next entries of `refs`;
+ * - `times[2i]` absolute start time (ms since the epoch), `times[2i+1]` execution time in ms.
+ */
+export interface ResultsMessage {
+  type: 'results';
+  count: number;
+  status: Uint8Array;
+  values: Float64Array;
+  times: Float64Array;
+  refs: unknown[] | null;
+  /** Linear memory per module id, as [id, bytes, id, bytes, ...], when it changed. */
+  memory: Float64Array | null;
+  /** JS heap in use, reported now and then. */
+  heapBytes: number;
+}
+
+export interface ReadyMessage {
+  type: 'ready';
+  /** Module ids loaded, for acknowledging a `load`. */
+  loaded: number[];
+}
+
+export interface LoadErrorMessage {
+  type: 'load-error';
+  moduleId: number;
+  name: string;
+  message: string;
+}
+
+export type FromWorker = ResultsMessage | ReadyMessage | LoadErrorMessage;
