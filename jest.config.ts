@@ -8,7 +8,7 @@ const config: Config = {
   roots: ['<rootDir>/packages', '<rootDir>/benchmarks', '<rootDir>/examples'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   moduleNameMapper: {
     '^@wasmpool/(pool|worker|metrics)$': '<rootDir>/packages/$1/src/index.ts',

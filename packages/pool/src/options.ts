@@ -27,8 +27,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const schema = z.object({
-  minWorkers: int(0, 1024),
   maxWorkers: int(1, 1024),
+  minWorkers: int(0, 1024),
   idleTimeoutMs: int(0, MAX_TIMER_MS),
   maxQueue: int(1, 2 ** 32),
   taskTimeoutMs: int(1, MAX_TIMER_MS),
@@ -115,9 +115,10 @@ export function resolveOptions(options: WasmPoolOptions = {}, env: NodeJS.Proces
 
   const cores = availableParallelism();
   const explicitMax = given.maxWorkers !== undefined;
+  const givenMax = Number.isInteger(given.maxWorkers) ? (given.maxWorkers as number) : cores;
   const defaults = {
     maxWorkers: Math.max(1, cores),
-    minWorkers: Math.min(2, explicitMax && typeof given.maxWorkers === 'number' ? given.maxWorkers : cores),
+    minWorkers: Math.max(0, Math.min(2, givenMax)),
     idleTimeoutMs: 300_000,
     maxQueue: 100_000,
     taskTimeoutMs: 5_000,

@@ -184,11 +184,7 @@ export class Scheduler implements WorkerHandleEvents {
     }
     handle.acknowledge(count);
     handle.heapBytes = message.heapBytes;
-    if (message.memory !== null) {
-      for (let m = 0; m < message.memory.length; m += 2) {
-        handle.memory.set(message.memory[m] as number, message.memory[m + 1] as number);
-      }
-    }
+    handle.recordMemory(message.memory);
     this.afterProgress(handle);
   }
 
@@ -435,7 +431,10 @@ export class Scheduler implements WorkerHandleEvents {
       const room = this.options.maxWorkers - this.handles.size;
       wanted = Math.max(wanted, Math.min(room, this.queued - starting, accepting === 0 ? 1 : room));
     }
-    for (let i = 0; i < wanted && this.handles.size < this.options.maxWorkers; i++) this.spawn();
+    for (let i = 0; i < wanted && this.handles.size < this.options.maxWorkers; i++) {
+      // Failures to start are counted in spawn(); nobody awaits these.
+      this.spawn().catch(() => undefined);
+    }
   }
 
   /** Starts a worker; resolves when it is ready, rejects if it fails to start. */

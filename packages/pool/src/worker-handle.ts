@@ -160,6 +160,12 @@ export class WorkerHandle {
     return undefined;
   }
 
+  /** Takes in a [module id, bytes, ...] memory report. */
+  recordMemory(report: Float64Array | null): void {
+    if (report === null) return;
+    for (let m = 0; m < report.length; m += 2) this.memory.set(report[m] as number, report[m + 1] as number);
+  }
+
   /** Ends the thread now; it reports nothing more. */
   terminate(): Promise<number> {
     this.detach();
@@ -220,6 +226,7 @@ export class WorkerHandle {
         this.events.results(this, message);
         return;
       case 'ready':
+        this.recordMemory(message.memory);
         this.loads.shift()?.resolve();
         return;
       case 'load-error':

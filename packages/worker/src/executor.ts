@@ -187,7 +187,8 @@ export class Executor {
     };
   }
 
-  private memoryChanges(): Float64Array | null {
+  /** Linear memory of modules whose size changed since the last report, as [id, bytes, ...]. */
+  memoryChanges(): Float64Array | null {
     let changes: number[] | undefined;
     for (const runtime of this.modules.values()) {
       const bytes = runtime.memoryBytes();

@@ -128,6 +128,8 @@ export interface ReadyMessage {
   type: 'ready';
   /** Module ids loaded, for acknowledging a `load`. */
   loaded: number[];
+  /** Linear memory per module id, as in ResultsMessage. */
+  memory: Float64Array | null;
 }
 
 export interface LoadErrorMessage {

@@ -26,7 +26,7 @@ async function load(modules: ModuleLoad[]): Promise<void> {
       return;
     }
   }
-  send({ type: 'ready', loaded });
+  send({ type: 'ready', loaded, memory: executor.memoryChanges() });
 }
 
 function handle(message: ToWorker): Promise<void> | undefined {

@@ -1,0 +1,93 @@
+import { WasmPool, type WasmResult } from '@wasmpool/pool';
+import { example, fixture, rejectionOf, trackPools } from './helpers';
+
+const track = trackPools();
+
+async function mathPool(options: Parameters<typeof WasmPool.create>[0] = {}): Promise<WasmPool> {
+  return track(
+    await WasmPool.create({
+      minWorkers: 2,
+      maxWorkers: 2,
+      maxQueue: 1_000_000,
+      modules: { math: { source: example('math') }, faults: { source: fixture('faults') } },
+      ...options,
+    }),
+  );
+}
+
+describe('dispatch', () => {
+  test('a 100,000-task batch: every result checked, in input order, with progress', async () => {
+    const pool = await mathPool();
+    const n = 100_000;
+    const tasks = Array.from({ length: n }, (_, i) => ({ module: 'math', function: 'add', params: [i, i] }));
+    const progress: number[] = [];
+    const results = await pool.runBatch<number>(tasks, { onProgress: (done, total) => progress.push(done / total) });
+    expect(results).toHaveLength(n);
+    for (let i = 0; i < n; i++) {
+      const result = results[i] as WasmResult<number>;
+      if (!result.success || result.output !== 2 * i) throw new Error(`task ${i}: ${JSON.stringify(result)}`);
+    }
+    expect(new Set(results.map((r) => r.id)).size).toBe(n);
+    expect(progress).toHaveLength(n);
+    expect(progress[n - 1]).toBe(1);
+    expect(pool.stats()).toMatchObject({ completed: n, failed: 0, queued: 0, running: 0 });
+  });
+
+  test('1,000 concurrent run() calls each get their own answer', async () => {
+    const pool = await mathPool();
+    const outputs = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => pool.run({ module: 'math', function: 'add', params: [i, 1000] })),
+    );
+    expect(outputs).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1000));
+  });
+
+  test('run() and runBatch() share one scheduler and both workers', async () => {
+    const pool = await mathPool();
+    const batch = pool.runBatch(Array.from({ length: 20 }, () => ({ module: 'faults', function: 'busy', params: [200_000] })));
+    const single = pool.run({ module: 'math', function: 'add', params: [1, 1] });
+    await expect(single).resolves.toBe(2);
+    expect((await batch).every((r) => r.success)).toBe(true);
+    expect(pool.stats().completed).toBe(21);
+  });
+
+  test('ids given are echoed, missing ones are generated and unique', async () => {
+    const pool = await mathPool();
+    const results = await pool.runBatch([
+      { id: 'first', module: 'math', function: 'add', params: [1, 1] },
+      { module: 'math', function: 'add', params: [1, 1] },
+      { module: 'math', function: 'add', params: [1, 1] },
+    ]);
+    expect(results[0]!.id).toBe('first');
+    expect(results[1]!.id).not.toBe(results[2]!.id);
+    const error = await rejectionOf(pool.run({ id: 'x1', module: 'faults', function: 'trap' }));
+    expect(error.taskId).toBe('x1');
+  });
+
+  test('maxQueue refuses with QUEUE_FULL and loses nothing already accepted', async () => {
+    const pool = await mathPool({ minWorkers: 1, maxWorkers: 1, maxQueue: 10 });
+    // Keep the only worker busy so that tasks wait in the queue.
+    const blocker = pool.run({ module: 'faults', function: 'busy', params: [20_000_000] });
+    await new Promise((r) => setTimeout(r, 20));
+    const accepted = Array.from({ length: 10 }, (_, i) => pool.run({ module: 'math', function: 'add', params: [i, 1] }));
+    // Submitted in the same tick, before the queue moves into the worker's pipeline.
+    const refusedRun = rejectionOf(pool.run({ module: 'math', function: 'add', params: [1, 1] }));
+    const refusedBatch = pool.runBatch([{ module: 'math', function: 'add', params: [1, 1] }]);
+    expect((await refusedRun).code).toBe('QUEUE_FULL');
+    expect((await refusedBatch)[0]!.error?.code).toBe('QUEUE_FULL');
+    await expect(Promise.all(accepted)).resolves.toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    await blocker;
+    expect(pool.stats().failures.QUEUE_FULL).toBe(2);
+  });
+
+  test('a batch larger than the queue room gets QUEUE_FULL for the excess only', async () => {
+    const pool = await mathPool({ maxQueue: 100 });
+    const results = await pool.runBatch(Array.from({ length: 150 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 0] })));
+    expect(results.filter((r) => r.success)).toHaveLength(100);
+    expect(results.slice(100).every((r) => r.error?.code === 'QUEUE_FULL')).toBe(true);
+  });
+
+  test('an empty batch resolves to []', async () => {
+    const pool = await mathPool({ minWorkers: 0 });
+    await expect(pool.runBatch([])).resolves.toEqual([]);
+  });
+});

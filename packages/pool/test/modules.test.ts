@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { WasmPool } from '@wasmpool/pool';
+import { example, fixture, hostImportsPath, rejectionOf, trackPools } from './helpers';
+
+const track = trackPools();
+const math = example('math');
+const mathBytes = readFileSync(math);
+const mathSha = createHash('sha256').update(mathBytes).digest('hex');
+
+describe('modules', () => {
+  test('registered from a path, a file URL, bytes and an ArrayBuffer', async () => {
+    const buffer = mathBytes.buffer.slice(mathBytes.byteOffset, mathBytes.byteOffset + mathBytes.byteLength);
+    const pool = track(
+      await WasmPool.create({
+        minWorkers: 1,
+        maxWorkers: 1,
+        modules: {
+          fromPath: { source: math },
+          fromUrl: { source: pathToFileURL(math) },
+          fromBytes: { source: new Uint8Array(mathBytes) },
+          fromBuffer: { source: buffer },
+        },
+      }),
+    );
+    for (const name of ['fromPath', 'fromUrl', 'fromBytes', 'fromBuffer']) {
+      await expect(pool.run({ module: name, function: 'add', params: [40, 2] })).resolves.toBe(42);
+    }
+  });
+
+  test('modules() lists exports with signatures read from the binary', async () => {
+    const pool = track(await WasmPool.create({ minWorkers: 0, modules: { math: { source: math, memoryLimitMb: 8 } } }));
+    const [info] = pool.modules();
+    expect(info).toMatchObject({ name: 'math', sha256: mathSha, size: mathBytes.length, memoryLimitMb: 8 });
+    const byName = Object.fromEntries(info!.exports.map((e) => [e.name, e.signature]));
+    expect(byName.add).toEqual({ params: ['i32', 'i32'], results: ['i32'] });
+    expect(byName.add64).toEqual({ params: ['i64', 'i64'], results: ['i64'] });
+    expect(byName.addf).toEqual({ params: ['f64', 'f64'], results: ['f64'] });
+    expect(byName.fib).toEqual({ params: ['i32'], results: ['i64'] });
+  });
+
+  test('sha256 pinning: a matching digest is accepted, another is INTEGRITY_MISMATCH', async () => {
+    const pool = track(await WasmPool.create({ minWorkers: 0, modules: { math: { source: math, sha256: mathSha.toUpperCase() } } }));
+    expect(pool.modules()[0]!.sha256).toBe(mathSha);
+    const error = await rejectionOf(
+      WasmPool.create({ minWorkers: 0, modules: { math: { source: math, sha256: '0'.repeat(64) } } }),
+    );
+    expect(error.code).toBe('INTEGRITY_MISMATCH');
+    expect(error.message).toContain(mathSha);
+    await expect(pool.registerModule('other', { source: math, sha256: 'f'.repeat(64) })).rejects.toMatchObject({
+      code: 'INTEGRITY_MISMATCH',
+    });
+    await expect(pool.registerModule('other', { source: math, sha256: 'xyz' })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
+  });
+
+  test("invalid bytes are INVALID_MODULE with the engine's reason", async () => {
+    const error = await rejectionOf(
+      WasmPool.create({ minWorkers: 0, modules: { bad: { source: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 99]) } } }),
+    );
+    expect(error.code).toBe('INVALID_MODULE');
+    expect(error.message).toMatch(/module 'bad' is not valid WebAssembly: WebAssembly.compile\(\)/);
+    const text = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { txt: { source: Buffer.from('hello') } } }));
+    expect(text.code).toBe('INVALID_MODULE');
+    const missing = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { gone: { source: '/nope/x.wasm' } } }));
+    expect(missing).toMatchObject({ code: 'INVALID_MODULE', message: expect.stringMatching(/cannot read \/nope\/x.wasm/) });
+  });
+
+  test('imports nobody provides are refused; a start function that traps fails create()', async () => {
+    const error = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { host: { source: fixture('host') } } }));
+    expect(error.code).toBe('INVALID_MODULE');
+    expect(error.message).toMatch(/imports host.exit \(function\).*hostImports/);
+    const start = await rejectionOf(WasmPool.create({ minWorkers: 1, modules: { s: { source: fixture('start-trap') } } }));
+    expect(start.code).toBe('INVALID_MODULE');
+    expect(start.message).toMatch(/cannot be instantiated/);
+  });
+
+  test('a WebAssembly.Module source is refused with a clear reason', async () => {
+    const compiled = new WebAssembly.Module(mathBytes);
+    const error = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { m: { source: compiled } } }));
+    expect(error.code).toBe('INVALID_MODULE');
+  });
+
+  test('registerModule and unregisterModule while tasks run lose no task', async () => {
+    const pool = track(
+      await WasmPool.create({ minWorkers: 2, maxWorkers: 2, maxQueue: 1_000_000, modules: { m: { source: math } } }),
+    );
+    const tasks = Array.from({ length: 50_000 }, (_, i) => ({ module: 'm', function: 'add', params: [i, 1] }));
+    const first = pool.runBatch(tasks);
+    // Replace the module with another one under the same name while the first batch is in flight.
+    const info = await pool.registerModule('m', { source: fixture('faults') });
+    expect(info.exports.map((e) => e.name)).toContain('ok');
+    const second = pool.runBatch(tasks.map((_, i) => ({ module: 'm', function: 'ok', params: [i] })));
+    const removed = pool.unregisterModule('m');
+    const [a, b] = await Promise.all([first, second]);
+    await expect(removed).resolves.toBe(true);
+    expect(a.every((r, i) => r.success && r.output === i + 1)).toBe(true);
+    expect(b.every((r, i) => r.success && r.output === i + 1)).toBe(true);
+    await expect(pool.run({ module: 'm', function: 'ok', params: [1] })).rejects.toMatchObject({
+      code: 'MODULE_NOT_FOUND',
+    });
+    await expect(pool.unregisterModule('m')).resolves.toBe(false);
+    expect(pool.modules()).toEqual([]);
+    await pool.registerModule('again', { source: math });
+    await expect(pool.run({ module: 'again', function: 'add', params: [2, 2] })).resolves.toBe(4);
+  });
+
+  test('host imports are loaded inside the workers', async () => {
+    const pool = track(
+      await WasmPool.create({ minWorkers: 1, modules: { host: { source: fixture('host'), hostImports: hostImportsPath } } }),
+    );
+    await expect(pool.run({ module: 'host', function: 'ok' })).resolves.toBe(7);
+    expect(typeof (await pool.run({ module: 'host', function: 'now' }))).toBe('number');
+  });
+});
