@@ -13,6 +13,7 @@ const config: Config = {
   moduleNameMapper: {
     '^@wasmpool/(pool|worker|metrics)$': '<rootDir>/packages/$1/src/index.ts',
   },
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

@@ -57,7 +57,8 @@ const RANGES: Record<string, string> = {
   memoryLimitMb: `a number from ${MIN_MEMORY_LIMIT_MB} (one 64 KiB page) to ${MAX_MEMORY_LIMIT_MB} (4 GiB)`,
   maxTasksPerWorker: 'an integer of 0 (never recycle) or more',
   enableJit: 'true or false',
-  resourceLimits: 'an object with positive maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb',
+  resourceLimits:
+    'an object with positive maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb',
   workerMemoryLimitMb: 'a number of 0 (no limit) or more (MiB)',
   workerStartTimeoutMs: `an integer from 1 to ${MAX_TIMER_MS} (ms)`,
 };
@@ -92,7 +93,10 @@ function invalid(option: string, value: unknown, source: string): WasmPoolError 
  * Applies defaults (options, then environment variables, then built-in values) and validates
  * everything, throwing INVALID_CONFIG that names the option and its allowed range.
  */
-export function resolveOptions(options: WasmPoolOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+export function resolveOptions(
+  options: WasmPoolOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new WasmPoolError('INVALID_CONFIG', 'options must be an object');
   }

@@ -25,7 +25,12 @@ function describe(value: unknown): string {
   return value === null ? 'null' : typeof value;
 }
 
-function invalidParams(fn: FunctionRef, params: readonly unknown[], why: string, taskId?: string): WasmPoolError {
+function invalidParams(
+  fn: FunctionRef,
+  params: readonly unknown[],
+  why: string,
+  taskId?: string,
+): WasmPoolError {
   return new WasmPoolError(
     'INVALID_PARAMS',
     `${fn.label} cannot take (${params.map(describe).join(', ')}): ${why}`,
@@ -49,7 +54,12 @@ export function checkTask(task: WasmTask, fn: FunctionRef): OutputKind {
     if (typeof value === 'number') {
       if (type === 'i32') {
         if (!Number.isInteger(value) || value < I32_MIN || value > U32_MAX) {
-          throw invalidParams(fn, params, `param ${i} (i32) must be an integer from -2^31 to 2^32-1`, task.id);
+          throw invalidParams(
+            fn,
+            params,
+            `param ${i} (i32) must be an integer from -2^31 to 2^32-1`,
+            task.id,
+          );
         }
       } else if (type === 'i64') {
         if (!Number.isSafeInteger(value)) {
@@ -61,7 +71,12 @@ export function checkTask(task: WasmTask, fn: FunctionRef): OutputKind {
       slot++;
     } else if (typeof value === 'bigint') {
       if (type !== 'i64' || value < I64_MIN || value > U64_MAX) {
-        throw invalidParams(fn, params, `param ${i} is ${type}; a bigint fits only an i64 (-2^63 to 2^64-1)`, task.id);
+        throw invalidParams(
+          fn,
+          params,
+          `param ${i} is ${type}; a bigint fits only an i64 (-2^63 to 2^64-1)`,
+          task.id,
+        );
       }
       slot++;
     } else if (value instanceof Uint8Array || typeof value === 'string') {

@@ -24,8 +24,14 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 function checkRunOptions(options: RunOptions | undefined, fallbackTimeoutMs: number): number {
   if (options === undefined) return fallbackTimeoutMs;
   const { timeoutMs, signal } = options;
-  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
-    throw new WasmPoolError('INVALID_PARAMS', `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}; got ${String(timeoutMs)}`);
+  if (
+    timeoutMs !== undefined &&
+    !(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)
+  ) {
+    throw new WasmPoolError(
+      'INVALID_PARAMS',
+      `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}; got ${String(timeoutMs)}`,
+    );
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new WasmPoolError('INVALID_PARAMS', 'signal must be an AbortSignal');
@@ -81,12 +87,16 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     const starts: Promise<void>[] = [];
     for (let i = 0; i < resolved.minWorkers; i++) starts.push(pool.scheduler.spawn());
     const outcomes = await Promise.allSettled(starts);
-    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    const failure = outcomes.find(
+      (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected',
+    );
     if (failure !== undefined) {
       await pool.scheduler.terminateAll();
       const message = (failure.reason as Error).message;
       const code = message.includes('cannot be instantiated') ? 'INVALID_MODULE' : 'WORKER_CRASHED';
-      throw new WasmPoolError(code, `the pool could not start its workers: ${message}`, { cause: failure.reason });
+      throw new WasmPoolError(code, `the pool could not start its workers: ${message}`, {
+        cause: failure.reason,
+      });
     }
     return pool;
   }
@@ -110,7 +120,10 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       if (signal?.aborted) throw new WasmPoolError('ABORTED', abortMessage(signal));
       const scheduler = this.scheduler;
       if (scheduler.queued >= this.options.maxQueue) {
-        throw new WasmPoolError('QUEUE_FULL', `the queue holds ${scheduler.queued} tasks, its limit (maxQueue)`);
+        throw new WasmPoolError(
+          'QUEUE_FULL',
+          `the queue holds ${scheduler.queued} tasks, its limit (maxQueue)`,
+        );
       }
       scheduler.retryStarts();
       let block = this.openBlock;
@@ -122,7 +135,11 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       }
       const runBlock = block;
       return new Promise<T>((resolve, reject) => {
-        const settler = { resolve: resolve as (output: unknown) => void, reject, cleanup: undefined as (() => void) | undefined };
+        const settler = {
+          resolve: resolve as (output: unknown) => void,
+          reject,
+          cleanup: undefined as (() => void) | undefined,
+        };
         const index = runBlock.add(task, fn, output, settler);
         if (timeoutMs !== this.options.taskTimeoutMs) (runBlock.timeouts ??= [])[index] = timeoutMs;
         if (signal !== undefined) {
@@ -146,8 +163,10 @@ export class WasmPool extends EventEmitter<PoolEvents> {
    * task failed: a task that is refused or fails has `success: false` and an `error`.
    */
   runBatch<T = unknown>(tasks: readonly WasmTask[], options?: BatchOptions): Promise<WasmResult<T>[]> {
-    if (this.closing !== undefined) return Promise.reject(new WasmPoolError('POOL_CLOSED', 'the pool is closed'));
-    if (!Array.isArray(tasks)) return Promise.reject(new WasmPoolError('INVALID_PARAMS', 'runBatch takes an array of tasks'));
+    if (this.closing !== undefined)
+      return Promise.reject(new WasmPoolError('POOL_CLOSED', 'the pool is closed'));
+    if (!Array.isArray(tasks))
+      return Promise.reject(new WasmPoolError('INVALID_PARAMS', 'runBatch takes an array of tasks'));
     let timeoutMs: number;
     try {
       timeoutMs = checkRunOptions(options, this.options.taskTimeoutMs);
@@ -187,7 +206,12 @@ export class WasmPool extends EventEmitter<PoolEvents> {
         block.tasks.push(task);
         try {
           let fn = lastFn;
-          if (typeof task !== 'object' || task === null || task.module !== lastModule || task.function !== lastFunction) {
+          if (
+            typeof task !== 'object' ||
+            task === null ||
+            task.module !== lastModule ||
+            task.function !== lastFunction
+          ) {
             fn = findFunction(this.registry, task);
             lastModule = task.module;
             lastFunction = task.function;

@@ -3,11 +3,22 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OutputKind, type FunctionSignature, type ImportedMemoryPlan, type ModuleLoad } from '@wasmpool/worker';
+import {
+  OutputKind,
+  type FunctionSignature,
+  type ImportedMemoryPlan,
+  type ModuleLoad,
+} from '@wasmpool/worker';
 import { WasmPoolError } from './errors';
 import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from './options';
 import type { ModuleInfo, ModuleSpec } from './types';
-import { WASM_PAGE_BYTES, WasmBinaryError, limitMemory, parseWasmBinary, type WasmBinaryInfo } from './wasm-binary';
+import {
+  WASM_PAGE_BYTES,
+  WasmBinaryError,
+  limitMemory,
+  parseWasmBinary,
+  type WasmBinaryInfo,
+} from './wasm-binary';
 
 /** An exported function of a module version, as tasks refer to it. */
 export interface FunctionRef {
@@ -84,9 +95,13 @@ async function readSource(name: string, source: ModuleSpec['source']): Promise<U
     try {
       return new Uint8Array(await readFile(path));
     } catch (error) {
-      throw new WasmPoolError('INVALID_MODULE', `module '${name}': cannot read ${path}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new WasmPoolError(
+        'INVALID_MODULE',
+        `module '${name}': cannot read ${path}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
   throw new WasmPoolError(
@@ -124,13 +139,19 @@ export class ModuleRegistry {
       throw new WasmPoolError('INVALID_CONFIG', `modules.${name} must be a module spec object with a source`);
     }
     const memoryLimitMb = spec.memoryLimitMb ?? this.defaultMemoryLimitMb;
-    if (typeof memoryLimitMb !== 'number' || !(memoryLimitMb >= MIN_MEMORY_LIMIT_MB && memoryLimitMb <= MAX_MEMORY_LIMIT_MB)) {
+    if (
+      typeof memoryLimitMb !== 'number' ||
+      !(memoryLimitMb >= MIN_MEMORY_LIMIT_MB && memoryLimitMb <= MAX_MEMORY_LIMIT_MB)
+    ) {
       throw new WasmPoolError(
         'INVALID_CONFIG',
         `modules.${name}.memoryLimitMb must be a number from ${MIN_MEMORY_LIMIT_MB} (one 64 KiB page) to ${MAX_MEMORY_LIMIT_MB} (4 GiB); got ${String(memoryLimitMb)}`,
       );
     }
-    if (spec.sha256 !== undefined && !(typeof spec.sha256 === 'string' && /^[0-9a-f]{64}$/i.test(spec.sha256))) {
+    if (
+      spec.sha256 !== undefined &&
+      !(typeof spec.sha256 === 'string' && /^[0-9a-f]{64}$/i.test(spec.sha256))
+    ) {
       throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.sha256 must be 64 hexadecimal digits`);
     }
     const hostImports = spec.hostImports === undefined ? undefined : resolve(spec.hostImports);
@@ -156,7 +177,9 @@ export class ModuleRegistry {
       info = parseWasmBinary(bytes);
     } catch (error) {
       const reason = (await engineReason(bytes)) ?? (error as Error).message;
-      throw new WasmPoolError('INVALID_MODULE', `module '${name}' is not valid WebAssembly: ${reason}`, { cause: error });
+      throw new WasmPoolError('INVALID_MODULE', `module '${name}' is not valid WebAssembly: ${reason}`, {
+        cause: error,
+      });
     }
     const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
     const limited = this.applyMemoryLimit(name, bytes, info, maxPages);
@@ -166,9 +189,13 @@ export class ModuleRegistry {
     try {
       module = await WebAssembly.compile(limited);
     } catch (error) {
-      throw new WasmPoolError('INVALID_MODULE', `module '${name}' does not compile: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new WasmPoolError(
+        'INVALID_MODULE',
+        `module '${name}' does not compile: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     const functions = info.exports
       .filter((entry) => entry.kind === 'function' && entry.signature !== undefined)
@@ -192,7 +219,12 @@ export class ModuleRegistry {
     return new ModuleVersion(id, moduleInfo, load);
   }
 
-  private applyMemoryLimit(name: string, bytes: Uint8Array, info: WasmBinaryInfo, maxPages: number): Uint8Array {
+  private applyMemoryLimit(
+    name: string,
+    bytes: Uint8Array,
+    info: WasmBinaryInfo,
+    maxPages: number,
+  ): Uint8Array {
     for (const memory of info.memories) {
       if (memory.memory64) {
         throw new WasmPoolError('INVALID_MODULE', `module '${name}': 64-bit memories are not supported`);
@@ -208,23 +240,35 @@ export class ModuleRegistry {
     try {
       return limitMemory(bytes, maxPages);
     } catch (error) {
-      if (error instanceof WasmBinaryError) throw new WasmPoolError('INVALID_MODULE', `module '${name}': ${error.message}`);
+      if (error instanceof WasmBinaryError)
+        throw new WasmPoolError('INVALID_MODULE', `module '${name}': ${error.message}`);
       throw error;
     }
   }
 
-  private importedMemoryPlan(name: string, info: WasmBinaryInfo, maxPages: number): ImportedMemoryPlan | undefined {
+  private importedMemoryPlan(
+    name: string,
+    info: WasmBinaryInfo,
+    maxPages: number,
+  ): ImportedMemoryPlan | undefined {
     const imported = info.imports.find((entry) => entry.kind === 'memory');
     if (imported?.memory === undefined) return undefined;
     const { initial, maximum, shared, memory64 } = imported.memory;
-    if (memory64) throw new WasmPoolError('INVALID_MODULE', `module '${name}': 64-bit memories are not supported`);
+    if (memory64)
+      throw new WasmPoolError('INVALID_MODULE', `module '${name}': 64-bit memories are not supported`);
     if (initial > maxPages) {
       throw new WasmPoolError(
         'INVALID_MODULE',
         `module '${name}': its imported memory's initial size of ${mib(initial)} exceeds its memory limit of ${mib(maxPages)}`,
       );
     }
-    return { module: imported.module, name: imported.name, initial, maximum: Math.min(maximum ?? maxPages, maxPages), shared };
+    return {
+      module: imported.module,
+      name: imported.name,
+      initial,
+      maximum: Math.min(maximum ?? maxPages, maxPages),
+      shared,
+    };
   }
 
   /** Returns whether the module imports AssemblyScript's `env.abort`; refuses imports nobody provides. */

@@ -103,7 +103,10 @@ export class Scheduler implements WorkerHandleEvents {
     const first = head.indices === null ? head.start : (head.indices[head.start] as number);
     const mean = head.block.fns[first]?.meanRunMs ?? -1;
     let limit = mean < 0 ? FIRST_MESSAGE_TASKS : Math.floor(TARGET_MESSAGE_MS / Math.max(mean, 1e-5));
-    limit = Math.max(1, Math.min(limit, MAX_MESSAGE_TASKS, Math.ceil(this.queued / Math.max(1, readyWorkers))));
+    limit = Math.max(
+      1,
+      Math.min(limit, MAX_MESSAGE_TASKS, Math.ceil(this.queued / Math.max(1, readyWorkers))),
+    );
     const { maxTasksPerWorker } = this.options;
     if (maxTasksPerWorker > 0) limit = Math.min(limit, maxTasksPerWorker - handle.tasksSent);
     const taken = this.encoder.take(this.queue, limit);
@@ -208,7 +211,12 @@ export class Scheduler implements WorkerHandleEvents {
     const result: WasmResult =
       code === undefined
         ? { id: block.taskId(index), success: true, output, executionTimeMs }
-        : { id: block.taskId(index), success: false, error: { code, message: message ?? '' }, executionTimeMs };
+        : {
+            id: block.taskId(index),
+            success: false,
+            error: { code, message: message ?? '' },
+            executionTimeMs,
+          };
     const fn = block.fns[index];
     this.emitter.emit('taskComplete', result, {
       module: fn?.version.name ?? String(block.tasks[index]?.module),
@@ -221,7 +229,13 @@ export class Scheduler implements WorkerHandleEvents {
    * Settles a task that failed without a worker's report (refused, aborted, timed out, crashed,
    * pool closed). Does nothing if the task is settled already.
    */
-  settleFailure(block: TaskBlock, index: number, code: ErrorCode, message: string, executionTimeMs = 0): void {
+  settleFailure(
+    block: TaskBlock,
+    index: number,
+    code: ErrorCode,
+    message: string,
+    executionTimeMs = 0,
+  ): void {
     const state = block.states[index];
     if (state === TaskState.settled) return;
     if (state === TaskState.queued) this.queued--;
@@ -235,7 +249,15 @@ export class Scheduler implements WorkerHandleEvents {
     else this.finish(block, index);
     block.fail(index, code, message, executionTimeMs);
     if (this.emitter.listenerCount('taskComplete') > 0) {
-      this.emitComplete(block, index, ran ? waitTimeMs : waitTimeMs, executionTimeMs, undefined, code, message);
+      this.emitComplete(
+        block,
+        index,
+        ran ? waitTimeMs : waitTimeMs,
+        executionTimeMs,
+        undefined,
+        code,
+        message,
+      );
     }
     this.checkIdle();
   }
@@ -272,7 +294,8 @@ export class Scheduler implements WorkerHandleEvents {
   refusedInBlock(block: TaskBlock, index: number, error: WasmPoolError): void {
     this.stats.recordFailure(error.code, 0, 0, false);
     block.fail(index, error.code, error.message, 0);
-    if (this.emitter.listenerCount('taskComplete') > 0) this.emitComplete(block, index, 0, 0, undefined, error.code, error.message);
+    if (this.emitter.listenerCount('taskComplete') > 0)
+      this.emitComplete(block, index, 0, 0, undefined, error.code, error.message);
   }
 
   // ---- modules ----
@@ -406,7 +429,8 @@ export class Scheduler implements WorkerHandleEvents {
     if (this.acceptingWorkers() <= this.options.minWorkers) return;
     handle.idleTimer = setTimeout(() => {
       handle.idleTimer = undefined;
-      if (handle.inflight === 0 && this.acceptingWorkers() > this.options.minWorkers) this.retire(handle, 'idle');
+      if (handle.inflight === 0 && this.acceptingWorkers() > this.options.minWorkers)
+        this.retire(handle, 'idle');
     }, this.options.idleTimeoutMs);
     handle.idleTimer.unref();
   }
@@ -439,13 +463,20 @@ export class Scheduler implements WorkerHandleEvents {
 
   /** Starts a worker; resolves when it is ready, rejects if it fails to start. */
   spawn(): Promise<void> {
-    const handle = new WorkerHandle(this.nextWorkerId++, this.registry.loads(), this.options.resourceLimits, this);
+    const handle = new WorkerHandle(
+      this.nextWorkerId++,
+      this.registry.loads(),
+      this.options.resourceLimits,
+      this,
+    );
     this.handles.add(handle);
     const timer = setTimeout(() => {
       if (handle.phase === 'starting') {
         void handle.terminate();
         this.handles.delete(handle);
-        this.onStartFailure(`worker ${handle.id} was not ready within ${this.options.workerStartTimeoutMs} ms`);
+        this.onStartFailure(
+          `worker ${handle.id} was not ready within ${this.options.workerStartTimeoutMs} ms`,
+        );
       }
     }, this.options.workerStartTimeoutMs);
     timer.unref();
@@ -484,7 +515,8 @@ export class Scheduler implements WorkerHandleEvents {
     );
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
     // Fail what waits instead of restarting forever; the next submission tries again.
-    for (const slice of this.queue.drain()) this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
+    for (const slice of this.queue.drain())
+      this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
   }
 
   /** A new submission after start failures gets a fresh chance to start workers. */
@@ -540,7 +572,8 @@ export class Scheduler implements WorkerHandleEvents {
   async terminateAll(error?: WasmPoolError): Promise<void> {
     this.destroyed = true;
     if (error !== undefined) {
-      for (const slice of this.queue.drain()) this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
+      for (const slice of this.queue.drain())
+        this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
     }
     const ending: Promise<number>[] = [];
     for (const handle of [...this.handles]) {
@@ -580,7 +613,8 @@ export class Scheduler implements WorkerHandleEvents {
       }
     }
     const modules: PoolStats['modules'] = {};
-    for (const [name, counts] of this.retiredCounts) modules[name] = { memoryBytes: 0, instances: 0, ...counts };
+    for (const [name, counts] of this.retiredCounts)
+      modules[name] = { memoryBytes: 0, instances: 0, ...counts };
     for (const version of this.registry.versions()) {
       const memory = memoryById.get(version.id);
       const current = modules[version.name] ?? { memoryBytes: 0, instances: 0, completed: 0, failed: 0 };

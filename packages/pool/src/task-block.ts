@@ -68,7 +68,12 @@ export class BatchBlock extends TaskBlock {
   }
 
   fail(index: number, code: ErrorCode, message: string, executionTimeMs: number): void {
-    this.results[index] = { id: this.taskId(index), success: false, error: { code, message }, executionTimeMs };
+    this.results[index] = {
+      id: this.taskId(index),
+      success: false,
+      error: { code, message },
+      executionTimeMs,
+    };
     this.progress();
   }
 

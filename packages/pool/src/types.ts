@@ -116,14 +116,7 @@ export interface PoolStats {
  * (counted in `workerRestarts`).
  */
 export type WorkerExitReason =
-  | 'idle'
-  | 'shutdown'
-  | 'recycled'
-  | 'memory'
-  | 'timeout'
-  | 'aborted'
-  | 'crashed'
-  | 'startup-failed';
+  'idle' | 'shutdown' | 'recycled' | 'memory' | 'timeout' | 'aborted' | 'crashed' | 'startup-failed';
 
 /** Extra facts about a settled task, given with the `taskComplete` event. */
 export interface TaskCompleteInfo {

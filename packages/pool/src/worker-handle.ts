@@ -91,7 +91,12 @@ export class WorkerHandle {
       },
       () => undefined,
     );
-    this.worker = new Worker(workerScriptPath, { workerData: init, resourceLimits, stdout: false, stderr: false });
+    this.worker = new Worker(workerScriptPath, {
+      workerData: init,
+      resourceLimits,
+      stdout: false,
+      stderr: false,
+    });
     this.worker.on('message', this.onMessage);
     this.worker.on('error', this.onError);
     this.worker.on('exit', this.onExit);

@@ -21,7 +21,9 @@ describe('dispatch', () => {
     const n = 100_000;
     const tasks = Array.from({ length: n }, (_, i) => ({ module: 'math', function: 'add', params: [i, i] }));
     const progress: number[] = [];
-    const results = await pool.runBatch<number>(tasks, { onProgress: (done, total) => progress.push(done / total) });
+    const results = await pool.runBatch<number>(tasks, {
+      onProgress: (done, total) => progress.push(done / total),
+    });
     expect(results).toHaveLength(n);
     for (let i = 0; i < n; i++) {
       const result = results[i] as WasmResult<number>;
@@ -36,14 +38,18 @@ describe('dispatch', () => {
   test('1,000 concurrent run() calls each get their own answer', async () => {
     const pool = await mathPool();
     const outputs = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => pool.run({ module: 'math', function: 'add', params: [i, 1000] })),
+      Array.from({ length: 1000 }, (_, i) =>
+        pool.run({ module: 'math', function: 'add', params: [i, 1000] }),
+      ),
     );
     expect(outputs).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1000));
   });
 
   test('run() and runBatch() share one scheduler and both workers', async () => {
     const pool = await mathPool();
-    const batch = pool.runBatch(Array.from({ length: 20 }, () => ({ module: 'faults', function: 'busy', params: [200_000] })));
+    const batch = pool.runBatch(
+      Array.from({ length: 20 }, () => ({ module: 'faults', function: 'busy', params: [200_000] })),
+    );
     const single = pool.run({ module: 'math', function: 'add', params: [1, 1] });
     await expect(single).resolves.toBe(2);
     expect((await batch).every((r) => r.success)).toBe(true);
@@ -68,7 +74,9 @@ describe('dispatch', () => {
     // Keep the only worker busy so that tasks wait in the queue.
     const blocker = pool.run({ module: 'faults', function: 'busy', params: [20_000_000] });
     await new Promise((r) => setTimeout(r, 20));
-    const accepted = Array.from({ length: 10 }, (_, i) => pool.run({ module: 'math', function: 'add', params: [i, 1] }));
+    const accepted = Array.from({ length: 10 }, (_, i) =>
+      pool.run({ module: 'math', function: 'add', params: [i, 1] }),
+    );
     // Submitted in the same tick, before the queue moves into the worker's pipeline.
     const refusedRun = rejectionOf(pool.run({ module: 'math', function: 'add', params: [1, 1] }));
     const refusedBatch = pool.runBatch([{ module: 'math', function: 'add', params: [1, 1] }]);
@@ -81,7 +89,9 @@ describe('dispatch', () => {
 
   test('a batch larger than the queue room gets QUEUE_FULL for the excess only', async () => {
     const pool = await mathPool({ maxQueue: 100 });
-    const results = await pool.runBatch(Array.from({ length: 150 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 0] })));
+    const results = await pool.runBatch(
+      Array.from({ length: 150 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 0] })),
+    );
     expect(results.filter((r) => r.success)).toHaveLength(100);
     expect(results.slice(100).every((r) => r.error?.code === 'QUEUE_FULL')).toBe(true);
   });

@@ -28,7 +28,11 @@ export function trackPools(): (pool: WasmPool) => WasmPool {
 }
 
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const start = Date.now();
   while (!predicate()) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
@@ -37,7 +41,9 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what
 }
 
 /** The rejection of a promise that must reject. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<{ code: string; message: string; taskId?: string }> {
+export async function rejectionOf(
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string; taskId?: string }> {
   try {
     await promise;
   } catch (error) {

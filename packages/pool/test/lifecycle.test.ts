@@ -18,7 +18,11 @@ describe('pool lifecycle', () => {
     const pool = track(await WasmPool.create({ minWorkers: 1, maxWorkers: 3, idleTimeoutMs: 100, modules }));
     const exits: string[] = [];
     pool.on('workerExit', (_id, reason) => exits.push(reason));
-    const tasks = Array.from({ length: 60 }, () => ({ module: 'faults', function: 'busy', params: [2_000_000] }));
+    const tasks = Array.from({ length: 60 }, () => ({
+      module: 'faults',
+      function: 'busy',
+      params: [2_000_000],
+    }));
     const batch = pool.runBatch(tasks);
     await waitFor(() => pool.stats().workers.total === 3, 10_000, 'three workers');
     expect((await batch).every((r) => r.success)).toBe(true);
@@ -28,10 +32,14 @@ describe('pool lifecycle', () => {
   });
 
   test('maxTasksPerWorker recycles a worker after that many tasks', async () => {
-    const pool = track(await WasmPool.create({ minWorkers: 1, maxWorkers: 1, maxTasksPerWorker: 100, modules }));
+    const pool = track(
+      await WasmPool.create({ minWorkers: 1, maxWorkers: 1, maxTasksPerWorker: 100, modules }),
+    );
     const exits: string[] = [];
     pool.on('workerExit', (_id, reason) => exits.push(reason));
-    const results = await pool.runBatch(Array.from({ length: 350 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })));
+    const results = await pool.runBatch(
+      Array.from({ length: 350 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })),
+    );
     expect(results.every((r, i) => r.output === i + 1)).toBe(true);
     expect(exits).toEqual(['recycled', 'recycled', 'recycled']);
     await waitFor(() => pool.stats().workers.idle === 1, 5000, 'a replacement worker');
@@ -41,11 +49,15 @@ describe('pool lifecycle', () => {
     const pool = await WasmPool.create({ minWorkers: 2, maxWorkers: 2, modules });
     const exits: string[] = [];
     pool.on('workerExit', (_id, reason) => exits.push(reason));
-    const pending = pool.runBatch(Array.from({ length: 1000 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })));
+    const pending = pool.runBatch(
+      Array.from({ length: 1000 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })),
+    );
     const single = pool.run({ module: 'faults', function: 'busy', params: [1_000_000] });
     const closing = pool.close();
     expect(pool.closed).toBe(true);
-    await expect(pool.run({ module: 'math', function: 'add', params: [1, 1] })).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(pool.run({ module: 'math', function: 'add', params: [1, 1] })).rejects.toMatchObject({
+      code: 'POOL_CLOSED',
+    });
     await expect(pool.runBatch([])).rejects.toMatchObject({ code: 'POOL_CLOSED' });
     await closing;
     expect((await pending).every((r) => r.success)).toBe(true);
@@ -58,7 +70,9 @@ describe('pool lifecycle', () => {
   test('destroy() fails what is queued or running with POOL_CLOSED, right away', async () => {
     const pool = await WasmPool.create({ minWorkers: 1, maxWorkers: 1, modules });
     const running = rejectionOf(pool.run({ module: 'faults', function: 'loop_forever' }));
-    const queued = pool.runBatch(Array.from({ length: 10 }, () => ({ module: 'math', function: 'add', params: [1, 1] })));
+    const queued = pool.runBatch(
+      Array.from({ length: 10 }, () => ({ module: 'math', function: 'add', params: [1, 1] })),
+    );
     await new Promise((r) => setTimeout(r, 20));
     await pool.destroy();
     expect((await running).code).toBe('POOL_CLOSED');

@@ -30,7 +30,9 @@ describe('modules', () => {
   });
 
   test('modules() lists exports with signatures read from the binary', async () => {
-    const pool = track(await WasmPool.create({ minWorkers: 0, modules: { math: { source: math, memoryLimitMb: 8 } } }));
+    const pool = track(
+      await WasmPool.create({ minWorkers: 0, modules: { math: { source: math, memoryLimitMb: 8 } } }),
+    );
     const [info] = pool.modules();
     expect(info).toMatchObject({ name: 'math', sha256: mathSha, size: mathBytes.length, memoryLimitMb: 8 });
     const byName = Object.fromEntries(info!.exports.map((e) => [e.name, e.signature]));
@@ -41,14 +43,21 @@ describe('modules', () => {
   });
 
   test('sha256 pinning: a matching digest is accepted, another is INTEGRITY_MISMATCH', async () => {
-    const pool = track(await WasmPool.create({ minWorkers: 0, modules: { math: { source: math, sha256: mathSha.toUpperCase() } } }));
+    const pool = track(
+      await WasmPool.create({
+        minWorkers: 0,
+        modules: { math: { source: math, sha256: mathSha.toUpperCase() } },
+      }),
+    );
     expect(pool.modules()[0]!.sha256).toBe(mathSha);
     const error = await rejectionOf(
       WasmPool.create({ minWorkers: 0, modules: { math: { source: math, sha256: '0'.repeat(64) } } }),
     );
     expect(error.code).toBe('INTEGRITY_MISMATCH');
     expect(error.message).toContain(mathSha);
-    await expect(pool.registerModule('other', { source: math, sha256: 'f'.repeat(64) })).rejects.toMatchObject({
+    await expect(
+      pool.registerModule('other', { source: math, sha256: 'f'.repeat(64) }),
+    ).rejects.toMatchObject({
       code: 'INTEGRITY_MISMATCH',
     });
     await expect(pool.registerModule('other', { source: math, sha256: 'xyz' })).rejects.toMatchObject({
@@ -58,21 +67,35 @@ describe('modules', () => {
 
   test("invalid bytes are INVALID_MODULE with the engine's reason", async () => {
     const error = await rejectionOf(
-      WasmPool.create({ minWorkers: 0, modules: { bad: { source: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 99]) } } }),
+      WasmPool.create({
+        minWorkers: 0,
+        modules: { bad: { source: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 99]) } },
+      }),
     );
     expect(error.code).toBe('INVALID_MODULE');
     expect(error.message).toMatch(/module 'bad' is not valid WebAssembly: WebAssembly.compile\(\)/);
-    const text = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { txt: { source: Buffer.from('hello') } } }));
+    const text = await rejectionOf(
+      WasmPool.create({ minWorkers: 0, modules: { txt: { source: Buffer.from('hello') } } }),
+    );
     expect(text.code).toBe('INVALID_MODULE');
-    const missing = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { gone: { source: '/nope/x.wasm' } } }));
-    expect(missing).toMatchObject({ code: 'INVALID_MODULE', message: expect.stringMatching(/cannot read \/nope\/x.wasm/) });
+    const missing = await rejectionOf(
+      WasmPool.create({ minWorkers: 0, modules: { gone: { source: '/nope/x.wasm' } } }),
+    );
+    expect(missing).toMatchObject({
+      code: 'INVALID_MODULE',
+      message: expect.stringMatching(/cannot read \/nope\/x.wasm/),
+    });
   });
 
   test('imports nobody provides are refused; a start function that traps fails create()', async () => {
-    const error = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { host: { source: fixture('host') } } }));
+    const error = await rejectionOf(
+      WasmPool.create({ minWorkers: 0, modules: { host: { source: fixture('host') } } }),
+    );
     expect(error.code).toBe('INVALID_MODULE');
     expect(error.message).toMatch(/imports host.exit \(function\).*hostImports/);
-    const start = await rejectionOf(WasmPool.create({ minWorkers: 1, modules: { s: { source: fixture('start-trap') } } }));
+    const start = await rejectionOf(
+      WasmPool.create({ minWorkers: 1, modules: { s: { source: fixture('start-trap') } } }),
+    );
     expect(start.code).toBe('INVALID_MODULE');
     expect(start.message).toMatch(/cannot be instantiated/);
   });
@@ -85,9 +108,18 @@ describe('modules', () => {
 
   test('registerModule and unregisterModule while tasks run lose no task', async () => {
     const pool = track(
-      await WasmPool.create({ minWorkers: 2, maxWorkers: 2, maxQueue: 1_000_000, modules: { m: { source: math } } }),
+      await WasmPool.create({
+        minWorkers: 2,
+        maxWorkers: 2,
+        maxQueue: 1_000_000,
+        modules: { m: { source: math } },
+      }),
     );
-    const tasks = Array.from({ length: 50_000 }, (_, i) => ({ module: 'm', function: 'add', params: [i, 1] }));
+    const tasks = Array.from({ length: 50_000 }, (_, i) => ({
+      module: 'm',
+      function: 'add',
+      params: [i, 1],
+    }));
     const first = pool.runBatch(tasks);
     // Replace the module with another one under the same name while the first batch is in flight.
     const info = await pool.registerModule('m', { source: fixture('faults') });
@@ -109,7 +141,10 @@ describe('modules', () => {
 
   test('host imports are loaded inside the workers', async () => {
     const pool = track(
-      await WasmPool.create({ minWorkers: 1, modules: { host: { source: fixture('host'), hostImports: hostImportsPath } } }),
+      await WasmPool.create({
+        minWorkers: 1,
+        modules: { host: { source: fixture('host'), hostImports: hostImportsPath } },
+      }),
     );
     await expect(pool.run({ module: 'host', function: 'ok' })).resolves.toBe(7);
     expect(typeof (await pool.run({ module: 'host', function: 'now' }))).toBe('number');

@@ -75,8 +75,12 @@ describe('options', () => {
 
   test('a bad environment variable is named in the error', () => {
     const error = configError(() => resolveOptions({}, { WASM_MAX_WORKERS: 'lots' }));
-    expect(error.message).toMatch(/maxWorkers \(from WASM_MAX_WORKERS="lots"\) must be an integer from 1 to 1024/);
-    expect(configError(() => resolveOptions({}, { WASM_ENABLE_JIT: 'maybe' })).message).toMatch(/WASM_ENABLE_JIT/);
+    expect(error.message).toMatch(
+      /maxWorkers \(from WASM_MAX_WORKERS="lots"\) must be an integer from 1 to 1024/,
+    );
+    expect(configError(() => resolveOptions({}, { WASM_ENABLE_JIT: 'maybe' })).message).toMatch(
+      /WASM_ENABLE_JIT/,
+    );
   });
 
   test('minWorkers above the default maxWorkers raises it; explicit contradictions are refused', () => {
@@ -86,7 +90,9 @@ describe('options', () => {
 
   test('create() rejects with INVALID_CONFIG', async () => {
     await expect(WasmPool.create({ maxWorkers: -1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(WasmPool.create({ modules: { x: { source: 'a.wasm', memoryLimitMb: 0 } } })).rejects.toMatchObject({
+    await expect(
+      WasmPool.create({ modules: { x: { source: 'a.wasm', memoryLimitMb: 0 } } }),
+    ).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
       message: expect.stringMatching(/modules.x.memoryLimitMb/),
     });

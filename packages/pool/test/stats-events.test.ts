@@ -10,9 +10,18 @@ describe('stats and events', () => {
   test('stats() counts outcomes, latencies, modules and utilization', async () => {
     const pool = track(await WasmPool.create({ minWorkers: 2, maxWorkers: 2, modules }));
     const empty = pool.stats();
-    expect(empty).toMatchObject({ completed: 0, failed: 0, queued: 0, running: 0, workerRestarts: 0, failures: {} });
+    expect(empty).toMatchObject({
+      completed: 0,
+      failed: 0,
+      queued: 0,
+      running: 0,
+      workerRestarts: 0,
+      failures: {},
+    });
     expect(empty.runTimeMs).toEqual({ p50: 0, p90: 0, p99: 0, max: 0, mean: 0 });
-    await pool.runBatch(Array.from({ length: 200 }, () => ({ module: 'faults', function: 'busy', params: [100_000] })));
+    await pool.runBatch(
+      Array.from({ length: 200 }, () => ({ module: 'faults', function: 'busy', params: [100_000] })),
+    );
     await rejectionOf(pool.run({ module: 'faults', function: 'trap' }));
     await rejectionOf(pool.run({ module: 'math', function: 'add', params: [] }));
     const stats = pool.stats();
@@ -31,7 +40,9 @@ describe('stats and events', () => {
 
   test('stats() is cheap: 10,000 snapshots while a batch runs', async () => {
     const pool = track(await WasmPool.create({ minWorkers: 2, maxWorkers: 2, modules }));
-    const batch = pool.runBatch(Array.from({ length: 10_000 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })));
+    const batch = pool.runBatch(
+      Array.from({ length: 10_000 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })),
+    );
     let total = 0;
     for (let i = 0; i < 10_000; i++) total += pool.stats().workers.total;
     expect(total).toBe(20_000);
@@ -53,7 +64,9 @@ describe('stats and events', () => {
       { id: 'b', module: 'faults', function: 'trap' },
     ]);
     await rejectionOf(pool.run({ module: 'faults', function: 'loop_forever' }, { timeoutMs: 30 }));
-    expect(completed.map(([r, info]) => [r.id, r.success, r.error?.code, info.module, info.function])).toEqual([
+    expect(
+      completed.map(([r, info]) => [r.id, r.success, r.error?.code, info.module, info.function]),
+    ).toEqual([
       ['a', true, undefined, 'math', 'add'],
       ['b', false, 'TRAP', 'faults', 'trap'],
       [expect.any(String), false, 'TIMEOUT', 'faults', 'loop_forever'],

@@ -25,18 +25,30 @@ beforeEach(async () => {
 describe('numbers and bigints follow the signature', () => {
   test('i32, i64, f64 in and out', async () => {
     await expect(pool.run({ module: 'math', function: 'add', params: [2, 3] })).resolves.toBe(5);
-    await expect(pool.run({ module: 'math', function: 'add', params: [0x7fffffff, 1] })).resolves.toBe(-0x80000000);
+    await expect(pool.run({ module: 'math', function: 'add', params: [0x7fffffff, 1] })).resolves.toBe(
+      -0x80000000,
+    );
     await expect(pool.run({ module: 'math', function: 'add', params: [0xffffffff, 1] })).resolves.toBe(0);
-    await expect(pool.run({ module: 'math', function: 'add64', params: [2n ** 62n, 2n ** 62n] })).resolves.toBe(-(2n ** 63n));
+    await expect(
+      pool.run({ module: 'math', function: 'add64', params: [2n ** 62n, 2n ** 62n] }),
+    ).resolves.toBe(-(2n ** 63n));
     await expect(pool.run({ module: 'math', function: 'add64', params: [5, 6n] })).resolves.toBe(11n);
     await expect(pool.run({ module: 'math', function: 'addf', params: [0.25, 0.5] })).resolves.toBe(0.75);
-    await expect(pool.run({ module: 'math', function: 'fib', params: [90] })).resolves.toBe(2880067194370816120n);
+    await expect(pool.run({ module: 'math', function: 'fib', params: [90] })).resolves.toBe(
+      2880067194370816120n,
+    );
   });
 
   test('output conversions', async () => {
-    await expect(pool.run({ module: 'math', function: 'fib', params: [10], output: 'number' })).resolves.toBe(55);
-    await expect(pool.run({ module: 'math', function: 'add', params: [1, 2], output: 'bigint' })).resolves.toBe(3n);
-    await expect(pool.run({ module: 'math', function: 'add', params: [1, 2], output: 'void' })).resolves.toBeUndefined();
+    await expect(pool.run({ module: 'math', function: 'fib', params: [10], output: 'number' })).resolves.toBe(
+      55,
+    );
+    await expect(
+      pool.run({ module: 'math', function: 'add', params: [1, 2], output: 'bigint' }),
+    ).resolves.toBe(3n);
+    await expect(
+      pool.run({ module: 'math', function: 'add', params: [1, 2], output: 'void' }),
+    ).resolves.toBeUndefined();
   });
 
   test.each([
@@ -70,7 +82,10 @@ describe('numbers and bigints follow the signature', () => {
     const noFunction = await rejectionOf(pool.run({ module: 'math', function: 'nope' }));
     expect(noFunction.code).toBe('FUNCTION_NOT_FOUND');
     expect(noFunction.message).toMatch(/exports no function "nope"; it exports .*add/);
-    const results = await pool.runBatch([{ module: 'nope', function: 'x' }, { module: 'math', function: 'add', params: [1, 1] }]);
+    const results = await pool.runBatch([
+      { module: 'nope', function: 'x' },
+      { module: 'math', function: 'add', params: [1, 1] },
+    ]);
     expect(results[0]).toMatchObject({ success: false, error: { code: 'MODULE_NOT_FOUND' } });
     expect(results[1]).toMatchObject({ success: true, output: 2 });
   });
@@ -79,15 +94,32 @@ describe('numbers and bigints follow the signature', () => {
 describe('bytes calling convention', () => {
   test('Uint8Array and string params in, bytes / string / json out, dealloc called', async () => {
     const data = randomBytes(1000);
-    const echoed = await pool.run<Uint8Array>({ module: 'bytes', function: 'echo', params: [data], output: 'bytes' });
+    const echoed = await pool.run<Uint8Array>({
+      module: 'bytes',
+      function: 'echo',
+      params: [data],
+      output: 'bytes',
+    });
     expect(Buffer.from(echoed).equals(data)).toBe(true);
     await expect(pool.run({ module: 'bytes', function: 'sum', params: ['AB'] })).resolves.toBe(65 + 66);
-    await expect(pool.run({ module: 'bytes', function: 'len', params: [new Uint8Array(0)] })).resolves.toBe(0);
+    await expect(pool.run({ module: 'bytes', function: 'len', params: [new Uint8Array(0)] })).resolves.toBe(
+      0,
+    );
     await expect(
-      pool.run({ module: 'bytes', function: 'concat', params: ['héllo ', new Uint8Array([0x77])], output: 'string' }),
+      pool.run({
+        module: 'bytes',
+        function: 'concat',
+        params: ['héllo ', new Uint8Array([0x77])],
+        output: 'string',
+      }),
     ).resolves.toBe('héllo w');
-    await expect(pool.run({ module: 'bytes', function: 'hello', output: 'string' })).resolves.toBe('hello, wasm');
-    await expect(pool.run({ module: 'bytes', function: 'json', output: 'json' })).resolves.toEqual({ ok: true, n: 42 });
+    await expect(pool.run({ module: 'bytes', function: 'hello', output: 'string' })).resolves.toBe(
+      'hello, wasm',
+    );
+    await expect(pool.run({ module: 'bytes', function: 'json', output: 'json' })).resolves.toEqual({
+      ok: true,
+      n: 42,
+    });
     // Every input and output buffer went back through dealloc.
     await expect(pool.run({ module: 'bytes', function: 'live' })).resolves.toBe(0);
   });
@@ -95,13 +127,20 @@ describe('bytes calling convention', () => {
   test('SHA-256 (AssemblyScript) matches node:crypto', async () => {
     for (const size of [0, 3, 4096, 1 << 20]) {
       const data = randomBytes(size);
-      const digest = await pool.run<Uint8Array>({ module: 'sha', function: 'sha256', params: [data], output: 'bytes' });
+      const digest = await pool.run<Uint8Array>({
+        module: 'sha',
+        function: 'sha256',
+        params: [data],
+        output: 'bytes',
+      });
       expect(Buffer.from(digest).toString('hex')).toBe(createHash('sha256').update(data).digest('hex'));
     }
-    await expect(pool.run({ module: 'sha', function: 'sha256_hex', params: ['abc'], output: 'string' })).resolves.toBe(
-      createHash('sha256').update('abc').digest('hex'),
-    );
-    await expect(pool.run({ module: 'text', function: 'wordstats', params: ['a b\nc'], output: 'json' })).resolves.toEqual({
+    await expect(
+      pool.run({ module: 'sha', function: 'sha256_hex', params: ['abc'], output: 'string' }),
+    ).resolves.toBe(createHash('sha256').update('abc').digest('hex'));
+    await expect(
+      pool.run({ module: 'text', function: 'wordstats', params: ['a b\nc'], output: 'json' }),
+    ).resolves.toEqual({
       bytes: 5,
       words: 3,
       lines: 2,
@@ -112,7 +151,9 @@ describe('bytes calling convention', () => {
     const error = await rejectionOf(pool.run({ module: 'bytes', function: 'bad_ptr', output: 'bytes' }));
     expect(error.code).toBe('INVALID_OUTPUT');
     expect(error.message).toMatch(/outside the instance's memory/);
-    const noAlloc = await rejectionOf(pool.run({ module: 'noAlloc', function: 'take', params: [new Uint8Array(4)] }));
+    const noAlloc = await rejectionOf(
+      pool.run({ module: 'noAlloc', function: 'take', params: [new Uint8Array(4)] }),
+    );
     expect(noAlloc.code).toBe('INVALID_PARAMS');
     expect(noAlloc.message).toMatch(/alloc/);
     await expect(pool.run({ module: 'noAlloc', function: 'take', params: [0, 4] })).resolves.toBe(4);

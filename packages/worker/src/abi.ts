@@ -46,10 +46,14 @@ function view(runtime: ModuleRuntime, packed: unknown): Uint8Array {
     ptr = Number(packed[0]) >>> 0;
     len = Number(packed[1]) >>> 0;
   } else {
-    throw new TaskFault('INVALID_OUTPUT', 'a bytes, string or json output must be returned as an i64 (ptr << 32) | len');
+    throw new TaskFault(
+      'INVALID_OUTPUT',
+      'a bytes, string or json output must be returned as an i64 (ptr << 32) | len',
+    );
   }
   const memory = runtime.memory;
-  if (memory === undefined) throw new TaskFault('INVALID_OUTPUT', 'the module has no memory to read the output from');
+  if (memory === undefined)
+    throw new TaskFault('INVALID_OUTPUT', 'the module has no memory to read the output from');
   if (ptr + len > memory.buffer.byteLength) {
     throw new TaskFault(
       'INVALID_OUTPUT',

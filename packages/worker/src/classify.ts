@@ -28,7 +28,8 @@ export function classify(error: unknown, runtime: ModuleRuntime): { code: ErrorC
   }
   if (error instanceof WebAssembly.RuntimeError || error instanceof WasmAbort) {
     const reason = error instanceof WasmAbort ? `abort: ${error.message}` : `wasm trap: ${error.message}`;
-    if (nearMemoryLimit(runtime)) return { code: 'OUT_OF_MEMORY', message: outOfMemoryMessage(runtime, reason) };
+    if (nearMemoryLimit(runtime))
+      return { code: 'OUT_OF_MEMORY', message: outOfMemoryMessage(runtime, reason) };
     return { code: 'TRAP', message: reason };
   }
   const message = error instanceof Error ? error.message : String(error);

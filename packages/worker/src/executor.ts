@@ -84,7 +84,8 @@ export class Executor {
         };
         while (refs !== null && refs[refPos] === i) refPos += 3;
       } else {
-        for (let a = 0; a < arity; a++) callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];
+        for (let a = 0; a < arity; a++)
+          callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];
         try {
           while (refs !== null && refs[refPos] === i) {
             const slot = refs[refPos + 1] as number;
@@ -164,7 +165,10 @@ export class Executor {
       runtime.instantiate();
     } catch (error) {
       runtime.dispose();
-      this.broken.set(runtime.id, `module '${runtime.name}' cannot be instantiated again: ${(error as Error).message}`);
+      this.broken.set(
+        runtime.id,
+        `module '${runtime.name}' cannot be instantiated again: ${(error as Error).message}`,
+      );
     }
   }
 

@@ -92,7 +92,10 @@ export class ModuleRuntime {
       imports[plan.module] = { ...imports[plan.module], [plan.name]: importedMemory };
     }
     if (this.load.importsAbort) {
-      imports.env = { abort: (msg: number, file: number, line: number, col: number) => this.abort(msg, file, line, col), ...imports.env };
+      imports.env = {
+        abort: (msg: number, file: number, line: number, col: number) => this.abort(msg, file, line, col),
+        ...imports.env,
+      };
     }
     // Dropping the old memory first lets it be collected before the new one is allocated.
     this.memoryObject = undefined;
@@ -102,7 +105,12 @@ export class ModuleRuntime {
     this.memoryObject = importedMemory ?? findMemory(exports);
     this.functions = this.load.functions.map(({ name, signature }) => {
       const i64Params = signature.params.map((type) => type === 'i64');
-      return { fn: exports[name] as WasmFunction, signature, i64Params, hasI64Param: i64Params.includes(true) };
+      return {
+        fn: exports[name] as WasmFunction,
+        signature,
+        i64Params,
+        hasI64Param: i64Params.includes(true),
+      };
     });
     this.alloc = this.load.alloc >= 0 ? this.functions[this.load.alloc]?.fn : undefined;
     this.dealloc = this.load.dealloc >= 0 ? this.functions[this.load.dealloc]?.fn : undefined;
