@@ -135,17 +135,12 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       }
       const runBlock = block;
       return new Promise<T>((resolve, reject) => {
-        const settler = {
-          resolve: resolve as (output: unknown) => void,
-          reject,
-          cleanup: undefined as (() => void) | undefined,
-        };
-        const index = runBlock.add(task, fn, output, settler);
+        const index = runBlock.add(task, fn, output, resolve as (output: unknown) => void, reject);
         if (timeoutMs !== this.options.taskTimeoutMs) (runBlock.timeouts ??= [])[index] = timeoutMs;
         if (signal !== undefined) {
           const onAbort = (): void => scheduler.abort(runBlock, index, abortMessage(signal));
           signal.addEventListener('abort', onAbort, { once: true });
-          settler.cleanup = () => signal.removeEventListener('abort', onAbort);
+          runBlock.onSettle(index, () => signal.removeEventListener('abort', onAbort));
         }
         fn.version.pending++;
         scheduler.queued++;

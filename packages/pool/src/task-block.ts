@@ -90,45 +90,57 @@ export class BatchBlock extends TaskBlock {
   }
 }
 
-interface Settler {
-  resolve: (output: unknown) => void;
-  reject: (error: WasmPoolError) => void;
-  /** Removes the abort listener, if any. */
-  cleanup: (() => void) | undefined;
-}
-
 /** The `run()` calls of one tick, each with its own promise. */
 export class RunBlock extends TaskBlock {
-  private readonly settlers: Settler[] = [];
+  private readonly resolves: ((output: unknown) => void)[] = [];
+  private readonly rejects: ((error: WasmPoolError) => void)[] = [];
+  /** Removes a task's abort listener, for tasks given a signal. */
+  private cleanups: (() => void)[] | undefined;
 
-  add(task: WasmTask, fn: FunctionRef, output: number, settler: Settler): number {
+  add(
+    task: WasmTask,
+    fn: FunctionRef,
+    output: number,
+    resolve: (output: unknown) => void,
+    reject: (error: WasmPoolError) => void,
+  ): number {
     const index = this.tasks.length;
     this.tasks.push(task);
     this.fns.push(fn);
     this.outputs.push(output);
     this.states.push(TaskState.queued);
-    this.settlers.push(settler);
+    this.resolves.push(resolve);
+    this.rejects.push(reject);
     this.unsettled++;
     return index;
   }
 
+  onSettle(index: number, cleanup: () => void): void {
+    (this.cleanups ??= [])[index] = cleanup;
+  }
+
   succeed(index: number, output: unknown): void {
-    const settler = this.release(index);
-    settler.resolve(output);
+    const resolve = this.resolves[index]!;
+    this.release(index);
+    resolve(output);
   }
 
   fail(index: number, code: ErrorCode, message: string): void {
-    const settler = this.release(index);
-    settler.reject(new WasmPoolError(code, message, { taskId: this.taskId(index) }));
+    const reject = this.rejects[index]!;
+    this.release(index);
+    reject(new WasmPoolError(code, message, { taskId: this.taskId(index) }));
   }
 
-  private release(index: number): Settler {
-    const settler = this.settlers[index] as Settler;
-    settler.cleanup?.();
-    // Let the promise's closures be collected while the rest of the block is still in flight.
-    this.settlers[index] = DONE;
-    return settler;
+  private release(index: number): void {
+    // Let the promise's functions be collected while the rest of the block is still in flight.
+    this.resolves[index] = noop;
+    this.rejects[index] = noop;
+    const cleanup = this.cleanups?.[index];
+    if (cleanup !== undefined) {
+      this.cleanups![index] = noop;
+      cleanup();
+    }
   }
 }
 
-const DONE: Settler = { resolve: () => undefined, reject: () => undefined, cleanup: undefined };
+const noop = (): void => undefined;
