@@ -51,7 +51,9 @@ export class Executor {
     let times = new Float64Array(count * 2);
     let outRefs: unknown[] = [];
     let transfer: ArrayBuffer[] = [];
-    let flushedAt = performance.now();
+    // One clock read per task: a task starts when the previous one ended.
+    let clock = performance.now();
+    let flushedAt = clock;
     let first = 0;
     let argPos = 0;
     let refPos = 0;
@@ -71,7 +73,7 @@ export class Executor {
       }
       const bound = runtime?.functions[fnIndex];
       const k = i - first;
-      const start = performance.now();
+      const start = clock;
       this.startedAt[Status.STARTED_AT] = this.timeOrigin + start;
       this.started = (this.started + 1) | 0;
       Atomics.store(this.state, Status.STATE, (this.started << 1) | 1);
@@ -127,6 +129,7 @@ export class Executor {
       }
       argPos += arity;
       const end = performance.now();
+      clock = end;
       Atomics.store(this.state, Status.STATE, this.started << 1);
       times[2 * k + 1] = end - start;
       if (fault !== undefined) {
@@ -137,7 +140,7 @@ export class Executor {
         const n = i + 1 - first;
         post(this.results(n, status, values, times, outRefs), transfer);
         first = i + 1;
-        flushedAt = end;
+        clock = flushedAt = performance.now();
         const left = count - first;
         status = new Uint8Array(left);
         values = new Float64Array(left);
