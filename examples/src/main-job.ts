@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     ...(workers === undefined ? {} : { minWorkers: workers, maxWorkers: workers }),
   });
   const metrics = args['no-metrics'] ? undefined : await startMetrics(pool, Number(args['metrics-port']));
-  if (metrics !== undefined) console.log(`Prometheus metrics: ${metrics.url}`);
+  if (metrics !== undefined) console.log(`Prometheus metrics: ${metrics.url} (while the job runs)`);
 
   const { tasks, expected } = buildTasks(taskCount);
   const modules = pool.modules().map((m) => `${m.name} (${m.exports.length} exports, ${m.size} bytes)`);

@@ -17,7 +17,7 @@ export class BatchEncoder {
   take(queue: SliceQueue, limit: number): { message: RunMessage; entry: PipelineEntry } | undefined {
     const blocks: PipelineEntry['blocks'] = [];
     const indices: number[] = [];
-    const refs: (number | Uint8Array | string)[] = [];
+    const refs: (number | bigint | Uint8Array | string)[] = [];
     let minTimeoutMs = Infinity;
     let count = 0;
     let argPos = 0;

@@ -51,7 +51,24 @@ export function checkTask(task: WasmTask, fn: FunctionRef): OutputKind {
     const value: unknown = params[i];
     const type = types[slot];
     if (type === undefined) throw invalidParams(fn, params, `too many params`, task.id);
-    if (typeof value === 'number') {
+    if (type === 'unknown') {
+      // A compiled module's types are hidden: numbers and bigints pass as they are.
+      if (value instanceof Uint8Array || typeof value === 'string') {
+        if (types[slot + 1] !== 'unknown' || !fn.version.hasAlloc) {
+          throw invalidParams(
+            fn,
+            params,
+            `param ${i} is bytes, which takes two slots and an alloc export`,
+            task.id,
+          );
+        }
+        slot += 2;
+      } else if (typeof value === 'number' || typeof value === 'bigint') {
+        slot++;
+      } else {
+        throw invalidParams(fn, params, `param ${i} must be a number, bigint, Uint8Array or string`, task.id);
+      }
+    } else if (typeof value === 'number') {
       if (type === 'i32') {
         if (!Number.isInteger(value) || value < I32_MIN || value > U32_MAX) {
           throw invalidParams(
@@ -99,6 +116,7 @@ function outputOf(task: WasmTask, fn: FunctionRef): OutputKind {
   if (task.output === undefined) return fn.defaultOutput;
   const kind = OUTPUTS[task.output];
   const results = fn.signature.results;
+  if (results[0] === 'unknown' && kind !== undefined) return kind;
   const single = results.length === 1 ? results[0] : undefined;
   let fits: boolean;
   switch (kind) {
@@ -170,7 +188,7 @@ export function encodeParams(
   bigArgs: BigInt64Array,
   at: number,
   taskIndex: number,
-  refs: (number | Uint8Array | string)[],
+  refs: (number | bigint | Uint8Array | string)[],
 ): number {
   if (params === undefined) return at;
   const types = fn.signature.params;
@@ -182,7 +200,8 @@ export function encodeParams(
       else args[at + slot] = value;
       slot++;
     } else if (typeof value === 'bigint') {
-      bigArgs[at + slot] = value;
+      if (types[slot] === 'unknown') refs.push(taskIndex, slot, value);
+      else bigArgs[at + slot] = value;
       slot++;
     } else {
       refs.push(taskIndex, slot, value as Uint8Array | string);

@@ -9,6 +9,7 @@ import {
   type ImportedMemoryPlan,
   type ModuleLoad,
 } from '@wasmpool/worker';
+import { inspectCompiledModule, type CompiledModuleFacts } from './compiled-module';
 import { WasmPoolError } from './errors';
 import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from './options';
 import type { ModuleInfo, ModuleSpec } from './types';
@@ -76,6 +77,7 @@ export function formatSignature({ params, results }: FunctionSignature): string 
 }
 
 function defaultOutputOf({ results }: FunctionSignature): OutputKind {
+  if (results[0] === 'unknown') return OutputKind.auto;
   if (results.length === 0) return OutputKind.void;
   if (results.length > 1) return OutputKind.multi;
   return results[0] === 'i64' ? OutputKind.bigint : OutputKind.number;
@@ -158,11 +160,9 @@ export class ModuleRegistry {
     if (hostImports !== undefined && !existsSync(hostImports)) {
       throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.hostImports: no file at ${hostImports}`);
     }
+    const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
     if (spec.source instanceof WebAssembly.Module) {
-      throw new WasmPoolError(
-        'INVALID_MODULE',
-        `module '${name}': pass the module's bytes or path (a compiled WebAssembly.Module hides its signatures and memory limits)`,
-      );
+      return this.prepareCompiled(name, spec, spec.source, memoryLimitMb, maxPages, hostImports);
     }
     const bytes = await readSource(name, spec.source);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -181,10 +181,9 @@ export class ModuleRegistry {
         cause: error,
       });
     }
-    const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
     const limited = this.applyMemoryLimit(name, bytes, info, maxPages);
     const importedMemory = this.importedMemoryPlan(name, info, maxPages);
-    const importsAbort = this.checkImports(name, info, hostImports !== undefined);
+    const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined);
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(limited);
@@ -200,23 +199,100 @@ export class ModuleRegistry {
     const functions = info.exports
       .filter((entry) => entry.kind === 'function' && entry.signature !== undefined)
       .map((entry) => ({ name: entry.name, signature: entry.signature as FunctionSignature }));
-    const alloc = functions.findIndex((f) => f.name === 'alloc');
-    const dealloc = functions.findIndex((f) => f.name === 'dealloc');
+    return this.version(
+      { name, sha256, size: bytes.length, memoryLimitMb, exports: functions },
+      {
+        module,
+        maxPages,
+        importsAbort,
+        checkMemoryAfterCall: false,
+        ...(importedMemory === undefined ? {} : { importedMemory }),
+        ...(hostImports === undefined ? {} : { hostImports }),
+      },
+    );
+  }
+
+  private version(
+    info: ModuleInfo,
+    load: Omit<ModuleLoad, 'id' | 'name' | 'functions' | 'alloc' | 'dealloc'>,
+  ): ModuleVersion {
+    const functions = info.exports;
     const id = this.nextId++;
-    const load: ModuleLoad = {
+    return new ModuleVersion(id, info, {
+      ...load,
       id,
-      name,
-      module,
-      maxPages,
-      importsAbort,
+      name: info.name,
       functions,
-      alloc,
-      dealloc,
-      ...(importedMemory === undefined ? {} : { importedMemory }),
-      ...(hostImports === undefined ? {} : { hostImports }),
-    };
-    const moduleInfo: ModuleInfo = { name, sha256, size: bytes.length, memoryLimitMb, exports: functions };
-    return new ModuleVersion(id, moduleInfo, load);
+      alloc: functions.findIndex((f) => f.name === 'alloc'),
+      dealloc: functions.findIndex((f) => f.name === 'dealloc'),
+    });
+  }
+
+  /**
+   * A module given compiled: its types are hidden, so exports are known by arity only, and a memory
+   * of its own cannot be capped in the binary (tasks that leave it above the cap fail instead).
+   */
+  private prepareCompiled(
+    name: string,
+    spec: ModuleSpec,
+    module: WebAssembly.Module,
+    memoryLimitMb: number,
+    maxPages: number,
+    hostImports: string | undefined,
+  ): ModuleVersion {
+    if (spec.sha256 !== undefined) {
+      throw new WasmPoolError(
+        'INVALID_CONFIG',
+        `modules.${name}.sha256 needs the module's bytes, not a compiled module`,
+      );
+    }
+    const importsAbort = this.checkImports(
+      name,
+      WebAssembly.Module.imports(module),
+      hostImports !== undefined,
+    );
+    let facts: CompiledModuleFacts;
+    try {
+      facts = inspectCompiledModule(module);
+    } catch (error) {
+      throw new WasmPoolError(
+        'INVALID_MODULE',
+        `module '${name}' cannot be used compiled (${(error as Error).message}); pass its bytes instead`,
+        { cause: error },
+      );
+    }
+    if (facts.definedMemoryPages !== undefined && facts.definedMemoryPages > maxPages) {
+      throw new WasmPoolError(
+        'INVALID_MODULE',
+        `module '${name}': its initial memory of ${mib(facts.definedMemoryPages)} exceeds its memory limit of ${mib(maxPages)}`,
+      );
+    }
+    let importedMemory: ImportedMemoryPlan | undefined;
+    if (facts.importedMemory !== undefined) {
+      const { initial, maximum } = facts.importedMemory;
+      if (initial > maxPages) {
+        throw new WasmPoolError(
+          'INVALID_MODULE',
+          `module '${name}': its imported memory's initial size of ${mib(initial)} exceeds its memory limit of ${mib(maxPages)}`,
+        );
+      }
+      importedMemory = {
+        ...facts.importedMemory,
+        maximum: Math.min(maximum ?? maxPages, maxPages),
+        shared: false,
+      };
+    }
+    return this.version(
+      { name, sha256: '', size: 0, memoryLimitMb, exports: facts.functions },
+      {
+        module,
+        maxPages,
+        importsAbort: importsAbort || facts.importsAbort,
+        checkMemoryAfterCall: facts.definedMemoryPages !== undefined,
+        ...(importedMemory === undefined ? {} : { importedMemory }),
+        ...(hostImports === undefined ? {} : { hostImports }),
+      },
+    );
   }
 
   private applyMemoryLimit(
@@ -272,11 +348,15 @@ export class ModuleRegistry {
   }
 
   /** Returns whether the module imports AssemblyScript's `env.abort`; refuses imports nobody provides. */
-  private checkImports(name: string, info: WasmBinaryInfo, hasHostImports: boolean): boolean {
+  private checkImports(
+    name: string,
+    imports: readonly { module: string; name: string; kind: string }[],
+    hasHostImports: boolean,
+  ): boolean {
     let importsAbort = false;
     const missing: string[] = [];
     let memories = 0;
-    for (const entry of info.imports) {
+    for (const entry of imports) {
       if (entry.kind === 'memory' && memories++ === 0) continue;
       if (entry.kind === 'function' && entry.module === 'env' && entry.name === 'abort') {
         importsAbort = true;

@@ -27,6 +27,8 @@ interface Target {
   index: number;
   code: ErrorCode;
   message: string;
+  /** How long it had run, when it was running. */
+  ranMs: number;
 }
 
 /**
@@ -241,7 +243,7 @@ export class Scheduler implements WorkerHandleEvents {
     if (state === TaskState.queued) this.queued--;
     else if (state === TaskState.dispatched) this.inflight--;
     const fn = block.fns[index];
-    const waitTimeMs = performance.now() - block.acceptedAt - executionTimeMs;
+    const waitTimeMs = Math.max(0, performance.now() - block.acceptedAt - executionTimeMs);
     const ran = executionTimeMs > 0;
     this.stats.recordFailure(code, executionTimeMs, waitTimeMs, ran);
     if (fn !== undefined) fn.version.failed++;
@@ -334,7 +336,13 @@ export class Scheduler implements WorkerHandleEvents {
     for (const handle of [...this.handles]) {
       const running = handle.runningTask();
       if (running !== undefined && running.block === block) {
-        this.retire(handle, 'aborted', { block, index: running.index, code: 'ABORTED', message });
+        this.retire(handle, 'aborted', {
+          block,
+          index: running.index,
+          code: 'ABORTED',
+          message,
+          ranMs: ranSince(running),
+        });
       }
     }
     for (let index = 0; index < block.size; index++) {
@@ -349,7 +357,13 @@ export class Scheduler implements WorkerHandleEvents {
       for (const handle of this.handles) {
         const running = handle.runningTask();
         if (running !== undefined && running.block === block && running.index === index) {
-          this.retire(handle, 'aborted', { block, index, code: 'ABORTED', message });
+          this.retire(handle, 'aborted', {
+            block,
+            index,
+            code: 'ABORTED',
+            message,
+            ranMs: ranSince(running),
+          });
           return;
         }
       }
@@ -360,9 +374,10 @@ export class Scheduler implements WorkerHandleEvents {
 
   timeout(handle: WorkerHandle, task: RunningTask): void {
     const limit = task.block.timeoutOf(task.index);
-    const ranMs = performance.timeOrigin + performance.now() - task.startedAt;
+    const ranMs = ranSince(task);
     this.retire(handle, 'timeout', {
       ...task,
+      ranMs,
       code: 'TIMEOUT',
       message: `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${limit} ms; its worker was replaced`,
     });
@@ -375,7 +390,12 @@ export class Scheduler implements WorkerHandleEvents {
     const target: Target | undefined =
       running === undefined
         ? undefined
-        : { ...running, code: 'WORKER_CRASHED', message: `${reason} while running this task` };
+        : {
+            ...running,
+            ranMs: ranSince(running),
+            code: 'WORKER_CRASHED',
+            message: `${reason} while running this task`,
+          };
     this.retire(handle, 'crashed', target);
   }
 
@@ -397,7 +417,7 @@ export class Scheduler implements WorkerHandleEvents {
         const index = entry.indices[at] as number;
         if (block.states[index] !== TaskState.dispatched) continue;
         if (target !== undefined && target.block === block && target.index === index) {
-          this.settleFailure(block, index, target.code, target.message);
+          this.settleFailure(block, index, target.code, target.message, target.ranMs);
           continue;
         }
         block.states[index] = TaskState.queued;
@@ -600,11 +620,20 @@ export class Scheduler implements WorkerHandleEvents {
     let idle = 0;
     let busy = 0;
     let starting = 0;
+    let running = 0;
+    let handed = 0;
     const memoryById = new Map<number, { bytes: number; instances: number }>();
     for (const handle of this.handles) {
       if (handle.phase === 'starting') starting++;
       else if (handle.busy) busy++;
       else idle++;
+      if (handle.inflight > 0) {
+        // Sent to the worker but not started yet counts as queued; only what executes is running.
+        const progress = handle.progress();
+        const executing = progress.running ? 1 : 0;
+        running += executing;
+        handed += Math.max(0, handle.inflight - progress.started);
+      }
       for (const [id, bytes] of handle.memory) {
         const entry = memoryById.get(id) ?? { bytes: 0, instances: 0 };
         entry.bytes += bytes;
@@ -626,11 +655,15 @@ export class Scheduler implements WorkerHandleEvents {
     }
     return this.stats.snapshot({
       workers: { total: idle + busy + starting, idle, busy, starting },
-      queued: this.queued,
-      running: this.inflight,
+      queued: this.queued + handed,
+      running,
       modules,
     });
   }
+}
+
+function ranSince(task: RunningTask): number {
+  return Math.max(0, timeOrigin + performance.now() - task.startedAt);
 }
 
 function workerMemoryBytes(handle: WorkerHandle): number {

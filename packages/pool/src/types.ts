@@ -8,7 +8,12 @@ export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly
 
 /** How a module is registered with the pool. */
 export interface ModuleSpec {
-  /** A file path or `file:` URL, the module's bytes, or an already compiled module. */
+  /**
+   * A file path or `file:` URL, the module's bytes, or an already compiled module. A compiled module
+   * hides its types: its exports are known by arity only (types 'unknown', numbers and bigints pass
+   * as given), `sha256` cannot be checked, and a memory it defines is checked after each task instead
+   * of being capped in the binary.
+   */
   source: ModuleSource;
   /** Linear-memory cap of one instance of this module, in MiB. Defaults to the pool's `memoryLimitMb`. */
   memoryLimitMb?: number;
@@ -96,7 +101,9 @@ export interface ModuleStats {
 /** A snapshot of the pool, cheap enough to take on every scrape. */
 export interface PoolStats {
   workers: { total: number; idle: number; busy: number; starting: number };
+  /** Accepted tasks not started yet: in the pool's queue or handed to a worker behind its current task. */
   queued: number;
+  /** Tasks executing now (at most one per worker). */
   running: number;
   /** Tasks settled successfully since create(). */
   completed: number;

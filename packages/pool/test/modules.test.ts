@@ -100,10 +100,64 @@ describe('modules', () => {
     expect(start.message).toMatch(/cannot be instantiated/);
   });
 
-  test('a WebAssembly.Module source is refused with a clear reason', async () => {
-    const compiled = new WebAssembly.Module(mathBytes);
-    const error = await rejectionOf(WasmPool.create({ minWorkers: 0, modules: { m: { source: compiled } } }));
-    expect(error.code).toBe('INVALID_MODULE');
+  test('a compiled WebAssembly.Module: exports by arity, numbers and bigints passed as given', async () => {
+    const pool = track(
+      await WasmPool.create({
+        minWorkers: 1,
+        modules: {
+          math: { source: new WebAssembly.Module(mathBytes) },
+          sha: { source: new WebAssembly.Module(readFileSync(example('sha256'))) },
+          mem: {
+            source: new WebAssembly.Module(readFileSync(fixture('imported-memory'))),
+            memoryLimitMb: 0.5,
+          },
+          faults: { source: new WebAssembly.Module(readFileSync(fixture('faults'))), memoryLimitMb: 1 },
+        },
+      }),
+    );
+    const math = pool.modules().find((m) => m.name === 'math')!;
+    expect(math).toMatchObject({ sha256: '', size: 0 });
+    expect(math.exports.find((e) => e.name === 'add')!.signature).toEqual({
+      params: ['unknown', 'unknown'],
+      results: ['unknown'],
+    });
+    await expect(pool.run({ module: 'math', function: 'add', params: [40, 2] })).resolves.toBe(42);
+    await expect(pool.run({ module: 'math', function: 'add64', params: [1n, 2n] })).resolves.toBe(3n);
+    await expect(pool.run({ module: 'math', function: 'add', params: [1] })).rejects.toMatchObject({
+      code: 'INVALID_PARAMS',
+    });
+    const digest = await pool.run<Uint8Array>({
+      module: 'sha',
+      function: 'sha256',
+      params: ['abc'],
+      output: 'bytes',
+    });
+    expect(Buffer.from(digest).toString('hex')).toBe(createHash('sha256').update('abc').digest('hex'));
+    // An imported memory still gets the cap as its maximum (0.5 MiB = 8 pages).
+    await expect(pool.run({ module: 'mem', function: 'grow', params: [7] })).resolves.toBe(1);
+    await expect(pool.run({ module: 'mem', function: 'grow', params: [1] })).resolves.toBe(-1);
+    // A memory of its own is checked after each task.
+    await expect(pool.run({ module: 'faults', function: 'grow', params: [20] })).rejects.toMatchObject({
+      code: 'OUT_OF_MEMORY',
+    });
+    await expect(pool.run({ module: 'faults', function: 'pages' })).resolves.toBe(1);
+    await expect(
+      WasmPool.create({
+        minWorkers: 0,
+        modules: { m: { source: new WebAssembly.Module(mathBytes), sha256: mathSha } },
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(
+      WasmPool.create({
+        minWorkers: 0,
+        modules: {
+          big: { source: new WebAssembly.Module(readFileSync(fixture('big-initial'))), memoryLimitMb: 1 },
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_MODULE',
+      message: expect.stringMatching(/initial memory of 6.25 MiB/),
+    });
   });
 
   test('registerModule and unregisterModule while tasks run lose no task', async () => {

@@ -1,5 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
-import { copyIn, readBytes, readJson, readString } from './abi';
+import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString } from './abi';
 import { classify } from './classify';
 import { statusOf, type ErrorCode } from './codes';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
@@ -91,12 +91,23 @@ export class Executor {
         try {
           while (refs !== null && refs[refPos] === i) {
             const slot = refs[refPos + 1] as number;
-            const { ptr, len } = copyIn(runtime, refs[refPos + 2] as Uint8Array | string);
+            const data = refs[refPos + 2] as bigint | Uint8Array | string;
+            refPos += 3;
+            if (typeof data === 'bigint') {
+              callArgs[slot] = data;
+              continue;
+            }
+            const { ptr, len } = copyIn(runtime, data);
             callArgs[slot] = ptr;
             callArgs[slot + 1] = len;
-            refPos += 3;
           }
           const result = call(bound, callArgs, arity);
+          if (runtime.checkMemoryAfterCall && runtime.memoryBytes() > runtime.maxPages * 65536) {
+            throw new TaskFault(
+              'OUT_OF_MEMORY',
+              outOfMemoryMessage(runtime, 'its memory grew past the limit'),
+            );
+          }
           switch (output) {
             case OutputKind.number:
               values[k] = typeof result === 'bigint' ? Number(result) : (result as number);
@@ -117,6 +128,7 @@ export class Executor {
               outRefs.push(readJson(runtime, result));
               break;
             case OutputKind.multi:
+            case OutputKind.auto:
               outRefs.push(result);
               break;
           }
@@ -157,7 +169,7 @@ export class Executor {
     if (refs === null || runtime.dealloc === undefined) return;
     // Inputs were copied in just before the call; their (ptr, len) are still in the argument slots.
     for (let r = 0; r < refs.length; r += 3) {
-      if (refs[r] !== task) continue;
+      if (refs[r] !== task || typeof refs[r + 2] === 'bigint') continue;
       const slot = refs[r + 1] as number;
       runtime.dealloc(this.scratch[slot], this.scratch[slot + 1]);
     }

@@ -38,6 +38,7 @@ export class ModuleRuntime {
   readonly id: number;
   readonly name: string;
   readonly maxPages: number;
+  readonly checkMemoryAfterCall: boolean;
   private readonly load: ModuleLoad;
   private hostImports: CreateHostImports | undefined;
   private memoryObject: WebAssembly.Memory | undefined;
@@ -52,6 +53,7 @@ export class ModuleRuntime {
     this.id = load.id;
     this.name = load.name;
     this.maxPages = load.maxPages;
+    this.checkMemoryAfterCall = load.checkMemoryAfterCall;
     this.hostImports = hostImports;
   }
 

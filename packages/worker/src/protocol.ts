@@ -5,8 +5,11 @@
  * brings many results back, so the cost of a message is shared by the tasks in it.
  */
 
-/** A WebAssembly value type as it appears in a function signature. */
-export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
+/**
+ * A WebAssembly value type as it appears in a function signature; 'unknown' for modules given
+ * already compiled, whose bytes (and so types) the JS API hides.
+ */
+export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'unknown';
 
 /** The type of a function, read from the module's type and export sections. */
 export interface FunctionSignature {
@@ -24,6 +27,8 @@ export const OutputKind = {
   json: 5,
   /** Several results (multi-value), returned as an array. */
   multi: 6,
+  /** Whatever the function returns (its type is unknown). */
+  auto: 7,
 } as const;
 export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
 
@@ -51,6 +56,11 @@ export interface ModuleLoad {
   hostImports?: string;
   /** Exported functions, indexed as tasks refer to them. */
   functions: { name: string; signature: FunctionSignature }[];
+  /**
+   * The module brings its own memory, which could not be capped in the binary: a task that leaves it
+   * above `maxPages` fails with OUT_OF_MEMORY.
+   */
+  checkMemoryAfterCall: boolean;
   /** Index in `functions` of `alloc` / `dealloc`, or -1. */
   alloc: number;
   dealloc: number;
@@ -81,14 +91,15 @@ export interface WorkerInit {
  * - its wasm arguments are the next `arity` slots of `args` (an f64 slot, or an i64 read
  *   through a BigInt64Array over the same buffer);
  * - byte and string arguments come from `refs` as triples (task index, argument slot, data): the data is
- *   copied into the instance's memory and the slot and the next one become (ptr, len).
+ *   copied into the instance's memory and the slot and the next one become (ptr, len). A bigint in
+ *   `refs` is an argument of unknown type, passed as it is.
  */
 export interface RunMessage {
   type: 'run';
   count: number;
   ops: Int32Array;
   args: Float64Array;
-  refs: (number | Uint8Array | string)[] | null;
+  refs: (number | bigint | Uint8Array | string)[] | null;
 }
 
 export interface LoadMessage {
