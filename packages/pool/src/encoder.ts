@@ -12,11 +12,12 @@ export class BatchEncoder {
   private ops = new Int32Array(3 * 1024);
   private args = new Float64Array(4 * 1024);
   private bigArgs = new BigInt64Array(this.args.buffer);
+  private indices = new Int32Array(1024);
 
   /** Takes up to `limit` waiting tasks off the queue; returns undefined when none is waiting. */
   take(queue: SliceQueue, limit: number): { message: RunMessage; entry: PipelineEntry } | undefined {
     const blocks: PipelineEntry['blocks'] = [];
-    const indices: number[] = [];
+    const ends: number[] = [];
     const refs: (number | bigint | Uint8Array | string)[] = [];
     let minTimeoutMs = Infinity;
     let count = 0;
@@ -26,13 +27,14 @@ export class BatchEncoder {
       if (slice === undefined) break;
       const { block } = slice;
       const { states, fns, tasks, outputs } = block;
+      const first = count;
       while (slice.start < slice.end && count < limit) {
         const i = slice.indices === null ? slice.start : (slice.indices[slice.start] as number);
         slice.start++;
         if (states[i] !== TaskState.queued) continue;
         const fn = fns[i]!;
         const arity = fn.signature.params.length;
-        if (3 * (count + 1) > this.ops.length) this.growOps();
+        if (count === this.indices.length) this.growOps();
         if (argPos + arity > this.args.length) this.growArgs(argPos + arity);
         const op = 3 * count;
         this.ops[op] = fn.version.id;
@@ -40,11 +42,17 @@ export class BatchEncoder {
         this.ops[op + 2] = (outputs[i] as number) | (arity << 8);
         argPos = encodeParams(tasks[i]!.params, fn, this.args, this.bigArgs, argPos, count, refs);
         states[i] = TaskState.dispatched;
-        blocks.push(block);
-        indices.push(i);
+        this.indices[count] = i;
         const timeout = block.timeoutOf(i);
         if (timeout < minTimeoutMs) minTimeoutMs = timeout;
         count++;
+      }
+      if (count > first) {
+        if (blocks[blocks.length - 1] === block) ends[ends.length - 1] = count;
+        else {
+          blocks.push(block);
+          ends.push(count);
+        }
       }
       if (slice.start >= slice.end) queue.shift();
     }
@@ -57,7 +65,7 @@ export class BatchEncoder {
         args: this.args.slice(0, argPos),
         refs: refs.length === 0 ? null : refs,
       },
-      entry: { blocks, indices, next: 0, minTimeoutMs },
+      entry: { indices: this.indices.slice(0, count), blocks, ends, next: 0, minTimeoutMs },
     };
   }
 
@@ -65,6 +73,9 @@ export class BatchEncoder {
     const ops = new Int32Array(this.ops.length * 2);
     ops.set(this.ops);
     this.ops = ops;
+    const indices = new Int32Array(this.indices.length * 2);
+    indices.set(this.indices);
+    this.indices = indices;
   }
 
   private growArgs(needed: number): void {

@@ -128,7 +128,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       scheduler.retryStarts();
       let block = this.openBlock;
       if (block === undefined) {
-        block = this.openBlock = new RunBlock(this.options.taskTimeoutMs);
+        block = this.openBlock = new RunBlock(this.options.taskTimeoutMs, 16);
         this.openSlice = { block, indices: null, start: 0, end: 0 };
         // Grows with each run() of this tick, until the next dispatch seals the block.
         scheduler.queue.pushOpen(this.openSlice);
@@ -176,9 +176,10 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     scheduler.retryStarts();
     return new Promise<WasmResult<T>[]>((resolve) => {
       let onAbort: (() => void) | undefined;
+      // A copy, so that changes to the caller's array do not reach tasks still waiting.
       const block = new BatchBlock(
         timeoutMs,
-        tasks.length,
+        tasks.slice(),
         (results) => {
           if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
           resolve(results as WasmResult<T>[]);
@@ -196,9 +197,9 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       let lastFunction: unknown;
       let lastFn: ReturnType<typeof findFunction> | undefined;
       const refused: [number, WasmPoolError][] = [];
+      const { fns, outputs, states } = block;
       for (let i = 0; i < tasks.length; i++) {
         const task = tasks[i] as WasmTask;
-        block.tasks.push(task);
         try {
           let fn = lastFn;
           if (
@@ -218,15 +219,12 @@ export class WasmPool extends EventEmitter<PoolEvents> {
             throw new WasmPoolError('QUEUE_FULL', `the queue is full (maxQueue ${this.options.maxQueue})`);
           }
           room--;
-          block.fns.push(fn);
-          block.outputs.push(output);
-          block.states.push(TaskState.queued);
+          fns[i] = fn;
+          outputs[i] = output;
           fn!.version.pending++;
           accepted++;
         } catch (error) {
-          block.fns.push(undefined);
-          block.outputs.push(0);
-          block.states.push(TaskState.settled);
+          states[i] = TaskState.settled;
           refused.push([i, error as WasmPoolError]);
         }
       }

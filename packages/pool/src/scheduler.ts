@@ -8,7 +8,7 @@ import type { ModuleRegistry, ModuleVersion } from './registry';
 import { StatsCollector } from './stats';
 import { TaskState, type TaskBlock } from './task-block';
 import type { PoolEvents, PoolStats, WasmResult, WasmTask, WorkerExitReason } from './types';
-import { WorkerHandle, type RunningTask, type WorkerHandleEvents } from './worker-handle';
+import { WorkerHandle, blockAt, type RunningTask, type WorkerHandleEvents } from './worker-handle';
 
 /** Messages a worker may have in hand: one running, one waiting, so it never waits for us. */
 const PIPELINE_DEPTH = 2;
@@ -139,9 +139,11 @@ export class Scheduler implements WorkerHandleEvents {
     while (k < count) {
       const entry = handle.pipeline[0];
       if (entry === undefined) break;
-      const { blocks, indices } = entry;
+      const { blocks, ends, indices } = entry;
+      let run = 0;
       while (entry.next < indices.length && k < count) {
-        const block = blocks[entry.next] as TaskBlock;
+        while (entry.next >= (ends[run] as number)) run++;
+        const block = blocks[run] as TaskBlock;
         const index = indices[entry.next] as number;
         entry.next++;
         const taskStatus = status[k] as number;
@@ -247,8 +249,7 @@ export class Scheduler implements WorkerHandleEvents {
     const ran = executionTimeMs > 0;
     this.stats.recordFailure(code, executionTimeMs, waitTimeMs, ran);
     if (fn !== undefined) fn.version.failed++;
-    if (state === undefined) block.states[index] = TaskState.settled;
-    else this.finish(block, index);
+    this.finish(block, index);
     block.fail(index, code, message, executionTimeMs);
     if (this.emitter.listenerCount('taskComplete') > 0) {
       this.emitComplete(
@@ -413,7 +414,7 @@ export class Scheduler implements WorkerHandleEvents {
     const again: { block: TaskBlock; indices: number[] }[] = [];
     for (const entry of handle.pipeline) {
       for (let at = entry.next; at < entry.indices.length; at++) {
-        const block = entry.blocks[at] as TaskBlock;
+        const block = blockAt(entry, at);
         const index = entry.indices[at] as number;
         if (block.states[index] !== TaskState.dispatched) continue;
         if (target !== undefined && target.block === block && target.index === index) {
@@ -600,7 +601,7 @@ export class Scheduler implements WorkerHandleEvents {
       if (error !== undefined) {
         for (const entry of handle.pipeline) {
           for (let at = entry.next; at < entry.indices.length; at++) {
-            this.settleFailure(entry.blocks[at]!, entry.indices[at]!, error.code, error.message);
+            this.settleFailure(blockAt(entry, at), entry.indices[at]!, error.code, error.message);
           }
         }
       }

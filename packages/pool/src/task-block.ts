@@ -14,11 +14,13 @@ let nextSerial = 1;
  * per-task objects.
  */
 export abstract class TaskBlock {
-  readonly tasks: WasmTask[] = [];
+  abstract readonly tasks: readonly WasmTask[];
   /** The function each task calls; undefined for a task refused at submission. */
-  readonly fns: (FunctionRef | undefined)[] = [];
-  readonly outputs: number[] = [];
-  readonly states: number[] = [];
+  fns: (FunctionRef | undefined)[];
+  /** OutputKind of each task. */
+  outputs: Uint8Array;
+  /** TaskState of each task. */
+  states: Uint8Array;
   /** Per-task timeouts, where a task has its own. */
   timeouts: number[] | undefined;
   /** performance.now() when the block was accepted. */
@@ -27,7 +29,14 @@ export abstract class TaskBlock {
   readonly serial = nextSerial++;
   unsettled = 0;
 
-  constructor(readonly timeoutMs: number) {}
+  constructor(
+    readonly timeoutMs: number,
+    capacity: number,
+  ) {
+    this.fns = new Array<FunctionRef | undefined>(capacity);
+    this.outputs = new Uint8Array(capacity);
+    this.states = new Uint8Array(capacity);
+  }
 
   get size(): number {
     return this.tasks.length;
@@ -54,12 +63,12 @@ export class BatchBlock extends TaskBlock {
 
   constructor(
     timeoutMs: number,
-    size: number,
+    readonly tasks: readonly WasmTask[],
     private readonly resolve: (results: WasmResult[]) => void,
     private readonly onProgress: ((done: number, total: number) => void) | undefined,
   ) {
-    super(timeoutMs);
-    this.results = new Array<WasmResult>(size);
+    super(timeoutMs, tasks.length);
+    this.results = new Array<WasmResult>(tasks.length);
   }
 
   succeed(index: number, output: unknown, executionTimeMs: number): void {
@@ -92,6 +101,7 @@ export class BatchBlock extends TaskBlock {
 
 /** The `run()` calls of one tick, each with its own promise. */
 export class RunBlock extends TaskBlock {
+  readonly tasks: WasmTask[] = [];
   private readonly resolves: ((output: unknown) => void)[] = [];
   private readonly rejects: ((error: WasmPoolError) => void)[] = [];
   /** Removes a task's abort listener, for tasks given a signal. */
@@ -105,14 +115,24 @@ export class RunBlock extends TaskBlock {
     reject: (error: WasmPoolError) => void,
   ): number {
     const index = this.tasks.length;
+    if (index === this.states.length) this.grow();
     this.tasks.push(task);
-    this.fns.push(fn);
-    this.outputs.push(output);
-    this.states.push(TaskState.queued);
+    this.fns[index] = fn;
+    this.outputs[index] = output;
     this.resolves.push(resolve);
     this.rejects.push(reject);
     this.unsettled++;
     return index;
+  }
+
+  private grow(): void {
+    const capacity = this.states.length * 2;
+    const outputs = new Uint8Array(capacity);
+    outputs.set(this.outputs);
+    this.outputs = outputs;
+    const states = new Uint8Array(capacity);
+    states.set(this.states);
+    this.states = states;
   }
 
   onSettle(index: number, cleanup: () => void): void {

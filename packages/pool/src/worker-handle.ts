@@ -13,8 +13,11 @@ import type { WorkerResourceLimits } from './types';
 
 /** Tasks sent to a worker in one message, in order. */
 export interface PipelineEntry {
+  /** Task indices, each in its block. */
+  indices: Int32Array;
+  /** The blocks, one per run of tasks: `blocks[r]` holds the tasks before `ends[r]`. */
   blocks: TaskBlock[];
-  indices: number[];
+  ends: number[];
   /** Index of the first task whose result has not arrived. */
   next: number;
   /** Smallest timeout among these tasks (ms). */
@@ -35,6 +38,13 @@ export interface WorkerHandleEvents {
   exit(handle: WorkerHandle, reason: string, starting: boolean): void;
   /** The running task passed its deadline. */
   timeout(handle: WorkerHandle, task: RunningTask): void;
+}
+
+/** The block of the task at position `at` of an entry. */
+export function blockAt(entry: PipelineEntry, at: number): TaskBlock {
+  let run = 0;
+  while (at >= (entry.ends[run] as number)) run++;
+  return entry.blocks[run] as TaskBlock;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -158,7 +168,7 @@ export class WorkerHandle {
       const left = entry.indices.length - entry.next;
       if (offset < left) {
         const at = entry.next + offset;
-        return { block: entry.blocks[at] as TaskBlock, index: entry.indices[at] as number };
+        return { block: blockAt(entry, at), index: entry.indices[at] as number };
       }
       offset -= left;
     }
