@@ -353,8 +353,7 @@ export class Scheduler implements WorkerHandleEvents {
 
   /** Stops one task: out of the queue if it waits, its worker ended if it runs. */
   abort(block: TaskBlock, index: number, message: string): void {
-    const state = block.states[index];
-    if (state === TaskState.dispatched) {
+    if (block.states[index] === TaskState.dispatched) {
       for (const handle of this.handles) {
         const running = handle.runningTask();
         if (running !== undefined && running.block === block && running.index === index) {
@@ -367,9 +366,9 @@ export class Scheduler implements WorkerHandleEvents {
           });
           return;
         }
+        handle.cancel(block, index);
       }
     }
-    // Waiting in the queue or in a worker's pipeline: the worker's result, if any, is ignored.
     this.settleFailure(block, index, 'ABORTED', message);
   }
 

@@ -91,7 +91,7 @@ export class WorkerHandle {
     this.id = id;
     this.moduleIds = new Set(modules.map((module) => module.id));
     const status = new SharedArrayBuffer(Status.BYTES);
-    this.state = new Int32Array(status, 0, 2);
+    this.state = new Int32Array(status, 0, Status.CANCEL_RING + Status.CANCEL_SLOTS);
     this.startedAtView = new Float64Array(status, 0, 2);
     const init: WorkerInit = { workerId: id, status, modules };
     this.ready = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
@@ -160,6 +160,34 @@ export class WorkerHandle {
     const at = this.locate(started - 1);
     if (at === undefined) return undefined;
     return { ...at, startedAt: this.startedAtView[Status.STARTED_AT] as number };
+  }
+
+  /**
+   * Tells the worker to skip a task it was sent but has not started (or, with no index, every such
+   * task of the block). Returns false if it has started that task: only ending the worker stops it.
+   */
+  cancel(block: TaskBlock, index: number | undefined): boolean {
+    const { started } = this.progress();
+    let offset = 0;
+    let cancelled = 0;
+    for (const entry of this.pipeline) {
+      for (let at = entry.next; at < entry.indices.length; at++, offset++) {
+        if ((index !== undefined && entry.indices[at] !== index) || blockAt(entry, at) !== block) continue;
+        if (offset < started) {
+          if (index !== undefined) return false;
+          continue;
+        }
+        // The ring holds the latest CANCEL_SLOTS cancellations; a task cancelled beyond that still
+        // runs, and its result is ignored.
+        if (cancelled++ === Status.CANCEL_SLOTS) return true;
+        const seq = (this.reported + offset + 1) & 0x7fffffff;
+        const count = Atomics.load(this.state, Status.CANCELS);
+        Atomics.store(this.state, Status.CANCEL_RING + (count & (Status.CANCEL_SLOTS - 1)), seq);
+        Atomics.store(this.state, Status.CANCELS, (count + 1) | 0);
+        if (index !== undefined) return true;
+      }
+    }
+    return true;
   }
 
   /** The pipeline task `offset` places after the first unreported one. */

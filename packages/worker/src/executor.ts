@@ -23,12 +23,15 @@ export class Executor {
   private readonly startedAt: Float64Array;
   private readonly timeOrigin = performance.timeOrigin;
   private started = 0;
+  /** Cancelled task sequence numbers not reached yet, and how many cancellations were read. */
+  private readonly cancelled = new Set<number>();
+  private cancelsSeen = 0;
   private heapBytes = 0;
   private heapSampledAt = -Infinity;
   private readonly scratch: unknown[] = [];
 
   constructor(status: SharedArrayBuffer) {
-    this.state = new Int32Array(status, 0, 2);
+    this.state = new Int32Array(status, 0, Status.CANCEL_RING + Status.CANCEL_SLOTS);
     this.startedAt = new Float64Array(status, 0, 2);
   }
 
@@ -79,7 +82,10 @@ export class Executor {
       Atomics.store(this.state, Status.STATE, (this.started << 1) | 1);
       times[2 * k] = this.timeOrigin + start;
       let fault: { code: ErrorCode; message: string } | undefined;
-      if (runtime === undefined || bound === undefined) {
+      if (this.isCancelled(this.started & 0x7fffffff)) {
+        fault = { code: 'ABORTED', message: 'the task was aborted before it started' };
+        while (refs !== null && refs[refPos] === i) refPos += 3;
+      } else if (runtime === undefined || bound === undefined) {
         fault = {
           code: 'INVALID_MODULE',
           message: this.broken.get(moduleId) ?? `module version ${moduleId} is not loaded in this worker`,
@@ -163,6 +169,20 @@ export class Executor {
       }
     }
     post(this.results(count - first, status, values, times, outRefs), transfer);
+  }
+
+  /** Reads new cancellations from the status block; true if task `seq` is one of them. */
+  private isCancelled(seq: number): boolean {
+    const cancels = Atomics.load(this.state, Status.CANCELS);
+    if (cancels !== this.cancelsSeen) {
+      const newer = Math.min(Status.CANCEL_SLOTS, (cancels - this.cancelsSeen) | 0);
+      for (let n = 1; n <= newer; n++) {
+        const slot = (cancels - n) & (Status.CANCEL_SLOTS - 1);
+        this.cancelled.add(Atomics.load(this.state, Status.CANCEL_RING + slot));
+      }
+      this.cancelsSeen = cancels;
+    }
+    return this.cancelled.size > 0 && this.cancelled.delete(seq);
   }
 
   private releaseInputs(runtime: ModuleRuntime, refs: RunMessage['refs'], task: number): void {

@@ -75,7 +75,15 @@ export const Status = {
   STATE: 0,
   /** Float64 index: absolute time (ms since the epoch, sub-ms precision) the current task started. */
   STARTED_AT: 1,
-  BYTES: 16,
+  /** Int32 index (Atomics): how many cancellations were ever written to the ring below. */
+  CANCELS: 4,
+  /**
+   * Int32 index of a ring of CANCEL_SLOTS task sequence numbers (the value `started` takes when the
+   * task starts) that the pool cancelled after sending them: the worker skips those tasks.
+   */
+  CANCEL_RING: 5,
+  CANCEL_SLOTS: 32,
+  BYTES: 4 * (5 + 32),
 } as const;
 
 /** Data given to a new worker. */
