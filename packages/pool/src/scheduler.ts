@@ -307,17 +307,27 @@ export class Scheduler implements WorkerHandleEvents {
   async load(version: ModuleVersion): Promise<void> {
     this.registry.stage(version);
     const loading: Promise<void>[] = [];
+    let loaded = 0;
+    let death: Error | undefined;
     for (const handle of this.handles) {
       if (handle.moduleIds.has(version.id)) continue;
       handle.moduleIds.add(version.id);
       loading.push(
-        handle.load({ type: 'load', modules: [version.load] }).catch((error: Error) => {
-          if (handle.phase !== 'dead') throw error;
-        }),
+        handle.load({ type: 'load', modules: [version.load] }).then(
+          () => void loaded++,
+          (error: Error) => {
+            if (handle.phase !== 'dead') throw error;
+            death = error;
+          },
+        ),
       );
     }
     try {
       await Promise.all(loading);
+      // Workers died loading it and none loaded it: the module (its host imports) kills workers.
+      if (death !== undefined && loaded === 0) {
+        throw new Error(`module '${version.name}': every worker died loading it (${death.message})`);
+      }
     } catch (error) {
       this.registry.drop(version);
       for (const handle of this.handles) handle.send({ type: 'unload', ids: [version.id] });
@@ -344,6 +354,9 @@ export class Scheduler implements WorkerHandleEvents {
           message,
           ranMs: ranSince(running),
         });
+      } else {
+        // Its tasks this worker holds but has not started: skipped there, as for run().
+        handle.cancel(block, undefined);
       }
     }
     for (let index = 0; index < block.size; index++) {
@@ -495,6 +508,7 @@ export class Scheduler implements WorkerHandleEvents {
         void handle.terminate();
         this.handles.delete(handle);
         this.onStartFailure(
+          handle.id,
           `worker ${handle.id} was not ready within ${this.options.workerStartTimeoutMs} ms`,
         );
       }
@@ -515,16 +529,16 @@ export class Scheduler implements WorkerHandleEvents {
         clearTimeout(timer);
         if (this.handles.delete(handle)) {
           void handle.terminate();
-          this.onStartFailure(error.message);
+          this.onStartFailure(handle.id, error.message);
         }
         throw error;
       },
     );
   }
 
-  private onStartFailure(reason: string): void {
+  private onStartFailure(workerId: number, reason: string): void {
     this.startFailures++;
-    this.emitter.emit('workerExit', -1, 'startup-failed');
+    this.emitter.emit('workerExit', workerId, 'startup-failed');
     if (this.startFailures < MAX_START_FAILURES) {
       this.ensureWorkers();
       return;

@@ -77,6 +77,8 @@ export class WorkerHandle {
   idleTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private watchdogDue = Infinity;
+  /** Set by an 'error' event; the crash is handled at 'exit', once queued messages are delivered. */
+  private crashReason: string | undefined;
   private readonly loads: PendingLoad[] = [];
   readonly ready: Promise<void>;
   /** Module versions sent to this worker. */
@@ -91,7 +93,7 @@ export class WorkerHandle {
     this.id = id;
     this.moduleIds = new Set(modules.map((module) => module.id));
     const status = new SharedArrayBuffer(Status.BYTES);
-    this.state = new Int32Array(status, 0, Status.CANCEL_RING + Status.CANCEL_SLOTS);
+    this.state = new Int32Array(status);
     this.startedAtView = new Float64Array(status, 0, 2);
     const init: WorkerInit = { workerId: id, status, modules };
     this.ready = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
@@ -118,6 +120,13 @@ export class WorkerHandle {
 
   send(message: ToWorker, transfer?: ArrayBuffer[]): void {
     this.worker.postMessage(message, transfer);
+    this.wake();
+  }
+
+  /** Wakes the worker if it waits on the status block for messages. */
+  private wake(): void {
+    Atomics.add(this.state, Status.WAKE, 1);
+    Atomics.notify(this.state, Status.WAKE, 1);
   }
 
   /** Sends modules to load; resolves once the worker has instantiated them. */
@@ -133,6 +142,7 @@ export class WorkerHandle {
     this.inflight += count;
     this.tasksSent += count;
     this.worker.postMessage(message, transfer);
+    this.wake();
     const due = now() + entry.minTimeoutMs;
     if (due < this.watchdogDue) this.armWatchdog(entry.minTimeoutMs);
   }
@@ -281,14 +291,14 @@ export class WorkerHandle {
   };
 
   private readonly onError = (error: Error): void => {
-    const reason = `worker ${this.id} crashed: ${error.message}`;
-    const starting = this.phase === 'starting';
-    this.detach(reason);
-    this.events.exit(this, reason, starting);
+    // 'exit' follows, after Node has delivered the messages the worker posted before it died (an
+    // uncaught exception's 'error' can overtake them): handle the crash there, so that results the
+    // worker reported are not lost and their tasks are not run again.
+    this.crashReason ??= `worker ${this.id} crashed: ${error.message}`;
   };
 
   private readonly onExit = (code: number): void => {
-    const reason = `worker ${this.id} exited with code ${code}`;
+    const reason = this.crashReason ?? `worker ${this.id} exited with code ${code}`;
     const starting = this.phase === 'starting';
     this.detach(reason);
     this.events.exit(this, reason, starting);

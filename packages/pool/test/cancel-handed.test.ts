@@ -6,14 +6,20 @@ const track = trackPools();
 describe('aborting tasks already handed to a worker', () => {
   test('a task sent to a worker but not started is skipped there, not run', async () => {
     const pool = track(
-      await WasmPool.create({ minWorkers: 1, maxWorkers: 1, modules: { faults: { source: fixture('faults') } } }),
+      await WasmPool.create({
+        minWorkers: 1,
+        maxWorkers: 1,
+        modules: { faults: { source: fixture('faults') } },
+      }),
     );
     const exits: string[] = [];
     pool.on('workerExit', (_id, reason) => exits.push(reason));
     const controller = new AbortController();
     // Same tick: both travel in one message; grow waits in the worker behind busy.
     const busy = pool.run({ module: 'faults', function: 'busy', params: [50_000_000] });
-    const grow = rejectionOf(pool.run({ module: 'faults', function: 'grow', params: [5] }, { signal: controller.signal }));
+    const grow = rejectionOf(
+      pool.run({ module: 'faults', function: 'grow', params: [5] }, { signal: controller.signal }),
+    );
     await new Promise((r) => setTimeout(r, 5));
     expect(pool.stats()).toMatchObject({ running: 1, queued: 1 });
     controller.abort(new Error('changed my mind'));
@@ -26,7 +32,11 @@ describe('aborting tasks already handed to a worker', () => {
 
   test('aborting a batch skips its handed tasks and stops its running one', async () => {
     const pool = track(
-      await WasmPool.create({ minWorkers: 1, maxWorkers: 1, modules: { faults: { source: fixture('faults') } } }),
+      await WasmPool.create({
+        minWorkers: 1,
+        maxWorkers: 1,
+        modules: { faults: { source: fixture('faults') } },
+      }),
     );
     const controller = new AbortController();
     const batch = pool.runBatch(

@@ -31,7 +31,7 @@ export class Executor {
   private readonly scratch: unknown[] = [];
 
   constructor(status: SharedArrayBuffer) {
-    this.state = new Int32Array(status, 0, Status.CANCEL_RING + Status.CANCEL_SLOTS);
+    this.state = new Int32Array(status);
     this.startedAt = new Float64Array(status, 0, 2);
   }
 
