@@ -120,13 +120,6 @@ export class WorkerHandle {
 
   send(message: ToWorker, transfer?: ArrayBuffer[]): void {
     this.worker.postMessage(message, transfer);
-    this.wake();
-  }
-
-  /** Wakes the worker if it waits on the status block for messages. */
-  private wake(): void {
-    Atomics.add(this.state, Status.WAKE, 1);
-    Atomics.notify(this.state, Status.WAKE, 1);
   }
 
   /** Sends modules to load; resolves once the worker has instantiated them. */
@@ -142,7 +135,6 @@ export class WorkerHandle {
     this.inflight += count;
     this.tasksSent += count;
     this.worker.postMessage(message, transfer);
-    this.wake();
     const due = now() + entry.minTimeoutMs;
     if (due < this.watchdogDue) this.armWatchdog(entry.minTimeoutMs);
   }
