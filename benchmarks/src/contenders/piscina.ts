@@ -1,0 +1,41 @@
+/**
+ * piscina, configured as its README recommends for a fixed pool of synchronous CPU tasks: a worker file
+ * exporting the handlers, `minThreads = maxThreads`, an explicit `idleTimeout` (the README's tip against
+ * worker churn), and the defaults otherwise (Atomics on, one task per worker at a time, unbounded queue).
+ */
+import { Piscina } from 'piscina';
+import { PEER_WORKER } from '../paths';
+import type { PeerWorkerData } from '../peer-worker';
+import { peerColdStart, peerReplace, peerRunning, type PeerPool } from './peer';
+import type { Contender } from './types';
+
+function options(workers: number, modules: PeerWorkerData['modules']) {
+  return {
+    filename: PEER_WORKER,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: 60_000,
+    workerData: { modules } satisfies PeerWorkerData,
+  };
+}
+
+function create(workers: number, modules: PeerWorkerData['modules']): PeerPool {
+  return new Piscina(options(workers, modules));
+}
+
+export const piscina: Contender = {
+  name: 'piscina',
+  describe(workers) {
+    const { filename: _f, workerData: _w, ...rest } = options(workers, {});
+    return { version: Piscina.version, ...rest, atomics: 'sync (default)', concurrentTasksPerWorker: 1 };
+  },
+  async start(ctx) {
+    const modules: PeerWorkerData['modules'] = {};
+    if (ctx.load.includes('math')) modules.math = ctx.modules.math;
+    if (ctx.load.includes('sha256')) modules.sha256 = ctx.modules.sha256;
+    return peerRunning(create(ctx.workers, modules));
+  },
+  coldStart: (ctx) => peerColdStart(() => create(ctx.workers, { large: ctx.modules.large })),
+  replaceKilledWorker: (ctx) =>
+    peerReplace(() => create(ctx.workers, { math: ctx.modules.math }), ctx.workers),
+};

@@ -1,0 +1,63 @@
+/**
+ * tinypool (a piscina fork with the same run() API), configured like piscina: `minThreads = maxThreads`,
+ * an explicit `idleTimeout`, defaults otherwise (worker_threads runtime, Atomics on, isolateWorkers off).
+ */
+import type { Tinypool as TinypoolClass } from 'tinypool' with { 'resolution-mode': 'import' };
+import { PEER_WORKER } from '../paths';
+import type { PeerWorkerData } from '../peer-worker';
+import { peerColdStart, peerRunning, type PeerPool } from './peer';
+import type { Contender } from './types';
+
+// tinypool is ESM-only. Node 20.19+ can require() it synchronously. Node's own require is used (taken from
+// the real `node:module`): Jest's sandbox can neither import() without --experimental-vm-modules nor require
+// ESM through its own module registry.
+const nativeRequire = process.getBuiltinModule('node:module').createRequire(__filename);
+let loaded: { Tinypool: typeof TinypoolClass; version: string } | undefined;
+function load(): { Tinypool: typeof TinypoolClass; version: string } {
+  if (loaded === undefined) {
+    const { Tinypool } = nativeRequire('tinypool') as { Tinypool: typeof TinypoolClass };
+    const { version } = nativeRequire('tinypool/package.json') as { version: string };
+    loaded = { Tinypool, version };
+  }
+  return loaded;
+}
+
+function options(workers: number, modules: PeerWorkerData['modules']) {
+  return {
+    filename: PEER_WORKER,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: 60_000,
+    workerData: { modules } satisfies PeerWorkerData,
+  };
+}
+
+function create(workers: number, modules: PeerWorkerData['modules']): PeerPool {
+  const { Tinypool } = load();
+  return new Tinypool(options(workers, modules));
+}
+
+export const tinypool: Contender = {
+  name: 'tinypool',
+  describe(workers) {
+    const { filename: _f, workerData: _w, ...rest } = options(workers, {});
+    return {
+      version: load().version,
+      ...rest,
+      runtime: 'worker_threads (default)',
+      useAtomics: true,
+      replaceKilledWorker:
+        'not measured: a worker that exits (process.exit) is not noticed, its task never settles',
+    };
+  },
+  async start(ctx) {
+    const modules: PeerWorkerData['modules'] = {};
+    if (ctx.load.includes('math')) modules.math = ctx.modules.math;
+    if (ctx.load.includes('sha256')) modules.sha256 = ctx.modules.sha256;
+    return peerRunning(create(ctx.workers, modules));
+  },
+  coldStart: (ctx) => peerColdStart(() => create(ctx.workers, { large: ctx.modules.large })),
+  // No replaceKilledWorker: tinypool 2.2 listens for a worker thread's 'error' but not its 'exit' (only its
+  // child_process runtime does), so a task whose worker calls process.exit() never settles and the dead
+  // thread stays counted in `pool.threads`; there is no replacement to time.
+};

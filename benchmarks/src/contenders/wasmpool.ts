@@ -1,0 +1,148 @@
+/**
+ * wasmpool as its SPEC shows it: `WasmPool.create()` with the modules and a fixed number of workers,
+ * `run()` per task, `runBatch()` for batches, the bytes calling convention for SHA-256.
+ */
+import { performance } from 'node:perf_hooks';
+import { WasmPool, WasmPoolError, type WasmPoolOptions, type WasmTask } from '@wasmpool/pool';
+import { addA, addB, sleepMs, windowed, type Contender, type Running, type StartContext } from './types';
+
+/** The options every wasmpool in the benchmarks gets (besides modules). */
+function baseOptions(workers: number, maxQueued: number): WasmPoolOptions {
+  return {
+    minWorkers: workers,
+    maxWorkers: workers,
+    // runBatch() of the whole tiny-batch workload must fit in the queue.
+    maxQueue: Math.max(100_000, maxQueued),
+  };
+}
+
+async function start(ctx: StartContext): Promise<Running> {
+  const modules: WasmPoolOptions['modules'] = {};
+  if (ctx.load.includes('math')) modules.math = { source: ctx.modules.math };
+  if (ctx.load.includes('sha256')) modules.sha256 = { source: ctx.modules.sha256 };
+  const pool = await WasmPool.create({ ...baseOptions(ctx.workers, ctx.maxQueued), modules });
+  const addTask = (i: number): WasmTask => ({ module: 'math', function: 'add', params: [addA(i), addB(i)] });
+  return {
+    async tinyRun(n, inFlight, out) {
+      await windowed(
+        n,
+        inFlight,
+        (i) => pool.run(addTask(i)) as Promise<number>,
+        (i, v) => {
+          out[i] = v;
+        },
+      );
+    },
+    async tinyBatch(n, _batchSize, _inFlight, out) {
+      const tasks = new Array<WasmTask>(n);
+      for (let i = 0; i < n; i++) tasks[i] = addTask(i);
+      const results = await pool.runBatch(tasks);
+      if (results.length !== n) throw new Error(`runBatch returned ${results.length} results for ${n} tasks`);
+      for (let i = 0; i < n; i++) {
+        const r = results[i];
+        if (!r.success)
+          throw new WasmPoolError(r.error?.code ?? 'TRAP', `task ${i}: ${r.error?.message ?? '?'}`);
+        out[i] = r.output as number;
+      }
+    },
+    async cpu(n, iterations, inFlight, out) {
+      const task: WasmTask = { module: 'math', function: 'spin', params: [iterations] };
+      await windowed(
+        n,
+        inFlight,
+        () => pool.run(task) as Promise<number>,
+        (i, v) => {
+          out[i] = v;
+        },
+      );
+    },
+    async sha256(inputs, n, inFlight, out) {
+      await windowed(
+        n,
+        inFlight,
+        (i) =>
+          pool.run({
+            module: 'sha256',
+            function: 'sha256',
+            params: [inputs[i % inputs.length]],
+            output: 'bytes',
+          }) as Promise<Uint8Array>,
+        (i, v) => {
+          out[i] = v;
+        },
+      );
+    },
+    async latency(n, timesUs, out) {
+      for (let i = 0; i < n; i++) {
+        const task = addTask(i);
+        const t0 = performance.now();
+        const v = (await pool.run(task)) as number;
+        timesUs[i] = (performance.now() - t0) * 1000;
+        out[i] = v;
+      }
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+}
+
+export const wasmpool: Contender = {
+  name: 'wasmpool',
+  describe: (workers) => ({ ...baseOptions(workers, 0), maxQueue: 'max(100000, tiny-batch tasks)' }),
+  start,
+  async coldStart(ctx) {
+    const t0 = performance.now();
+    const pool = await WasmPool.create({
+      ...baseOptions(ctx.workers, 0),
+      modules: { large: { source: ctx.modules.large } },
+    });
+    try {
+      const readyMs = performance.now() - t0;
+      const answer = (await pool.run({ module: 'large', function: 'add', params: [1, 2] })) as number;
+      return { firstResultMs: performance.now() - t0, readyMs, answer };
+    } finally {
+      await pool.destroy();
+    }
+  },
+  async replaceKilledWorker(ctx) {
+    const pool = await WasmPool.create({
+      ...baseOptions(ctx.workers, 0),
+      modules: {
+        math: { source: ctx.modules.math },
+        host: { source: ctx.modules.host, hostImports: ctx.modules.hostImports },
+      },
+    });
+    try {
+      await Promise.all(
+        Array.from({ length: ctx.workers * 4 }, () =>
+          pool.run({ module: 'math', function: 'add', params: [1, 1] }),
+        ),
+      );
+      const restartsBefore = pool.stats().workerRestarts;
+      const t0 = performance.now();
+      const error = await pool.run({ module: 'host', function: 'exit' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!WasmPoolError.is(error, 'WORKER_CRASHED')) {
+        throw new Error(`the task that calls process.exit() gave ${String(error)}, expected WORKER_CRASHED`);
+      }
+      // Back at full strength: as many workers as before, none starting, the restart counted.
+      const deadline = t0 + 10_000;
+      for (;;) {
+        const s = pool.stats();
+        if (s.workerRestarts > restartsBefore && s.workers.total === ctx.workers && s.workers.starting === 0)
+          break;
+        if (performance.now() > deadline)
+          throw new Error(`no replacement worker within 10 s: ${JSON.stringify(s)}`);
+        await sleepMs();
+      }
+      const replaceMs = performance.now() - t0;
+      const answer = (await pool.run({ module: 'math', function: 'add', params: [20, 22] })) as number;
+      return { replaceMs, answer };
+    } finally {
+      await pool.destroy();
+    }
+  },
+};

@@ -1,0 +1,614 @@
+/**
+ * The benchmark harness: runs every selected workload for every selected contender with warm-up, measured
+ * repetitions interleaved across contenders (the order rotates each repetition so drift on a shared machine
+ * does not favour one), checks every answer, and summarises the figures.
+ */
+import { createHash, randomFillSync } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { loadContender, type Contender } from './contenders';
+import { addA, addB, type ModuleKey, type Running } from './contenders/types';
+import { machineInfo, type MachineInfo } from './machine';
+import {
+  CONTENDERS,
+  DEFAULT_REPS,
+  FULL_SIZES,
+  QUICK_SIZES,
+  TINY_SIZES,
+  WORKLOADS,
+  type BenchOptions,
+  type ContenderName,
+  type Sizes,
+  type WorkloadName,
+} from './options';
+import { defaultModulePaths } from './paths';
+import { percentiles, summarize, type Summary } from './stats';
+import { evaluateTargets, type TargetCheck } from './targets';
+import { instantiateFile, type MathExports } from './wasm';
+
+/** A wrong answer from a contender: the run fails. */
+export class CorrectnessError extends Error {
+  override readonly name = 'CorrectnessError';
+}
+
+/** One figure: the summary of its repetitions. */
+export interface Figure extends Summary {
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+/** Every figure of one contender on one case of a workload (e.g. bytes-64KiB). */
+export interface CaseResult {
+  workload: WorkloadName;
+  case: string;
+  contender: ContenderName;
+  metrics: Record<string, Figure>;
+}
+
+/** wasmpool ÷ piscina (medians) of one metric. */
+export interface Ratio {
+  case: string;
+  metric: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  wasmpool: number;
+  piscina: number;
+  ratio: number;
+}
+
+export interface Calibration {
+  /** `spin` iterations of one cpu task. */
+  spinIterations: number;
+  /** Median time of one such task on the main thread, ms. */
+  spinMs: number;
+  /** Fastest of those calls, ms. */
+  spinMinMs: number;
+}
+
+export interface BenchReport {
+  schema: 'wasmpool-benchmarks/1';
+  date: string;
+  durationMs: number;
+  machine: MachineInfo;
+  /** os.loadavg() (1, 5, 15 min) when the run started and ended: other work on the machine shows here. */
+  load: { start: number[]; end: number[] };
+  options: {
+    /** full, quick or tiny (the CLI's size presets), or custom sizes. */
+    kind: 'full' | 'quick' | 'tiny' | 'custom';
+    quick: boolean;
+    workers: number;
+    reps: number;
+    warmup: boolean;
+    workloads: WorkloadName[];
+    contenders: ContenderName[];
+    sizes: Sizes;
+  };
+  /** How each contender was configured. */
+  contenders: Partial<Record<ContenderName, Record<string, unknown>>>;
+  calibration?: Calibration;
+  results: CaseResult[];
+  ratios: Ratio[];
+  targets: TargetCheck[];
+}
+
+export function resolveOptions(partial: Partial<BenchOptions> = {}): BenchOptions {
+  const quick = partial.quick ?? false;
+  const options: BenchOptions = {
+    quick,
+    workers: partial.workers ?? 2,
+    workloads: partial.workloads ?? [...WORKLOADS],
+    contenders: partial.contenders ?? [...CONTENDERS],
+    reps: partial.reps ?? (quick ? DEFAULT_REPS.quick : DEFAULT_REPS.full),
+    sizes: partial.sizes ?? (quick ? QUICK_SIZES : FULL_SIZES),
+    warmup: partial.warmup ?? true,
+    modules: partial.modules ?? defaultModulePaths(),
+    log: partial.log ?? (() => {}),
+    tamper: partial.tamper,
+  };
+  if (!Number.isInteger(options.workers) || options.workers < 1)
+    throw new Error('workers must be an integer >= 1');
+  if (!Number.isInteger(options.reps) || options.reps < 1) throw new Error('reps must be an integer >= 1');
+  for (const w of options.workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}`);
+  for (const c of options.contenders) if (!CONTENDERS.includes(c)) throw new Error(`unknown contender ${c}`);
+  return options;
+}
+
+function runKind(opts: BenchOptions): BenchReport['options']['kind'] {
+  if (opts.sizes === TINY_SIZES) return 'tiny';
+  if (opts.sizes === QUICK_SIZES) return 'quick';
+  if (opts.sizes === FULL_SIZES) return 'full';
+  return 'custom';
+}
+
+/** Runs the benchmarks and returns every figure. Throws CorrectnessError on a wrong answer. */
+export async function runBenchmarks(partial: Partial<BenchOptions> = {}): Promise<BenchReport> {
+  const opts = resolveOptions(partial);
+  const started = performance.now();
+  const contenders = opts.contenders.map((name) => loadContender(name));
+  const bench = new Bench(opts, contenders);
+  const report: BenchReport = {
+    schema: 'wasmpool-benchmarks/1',
+    date: new Date().toISOString(),
+    durationMs: 0,
+    machine: machineInfo(),
+    load: { start: loadavg(), end: [] },
+    options: {
+      kind: runKind(opts),
+      quick: opts.quick,
+      workers: opts.workers,
+      reps: opts.reps,
+      warmup: opts.warmup,
+      workloads: [...opts.workloads],
+      contenders: [...opts.contenders],
+      sizes: opts.sizes,
+    },
+    contenders: Object.fromEntries(contenders.map((c) => [c.name, c.describe(opts.workers)])),
+    results: bench.results,
+    ratios: [],
+    targets: [],
+  };
+  for (const workload of WORKLOADS) {
+    if (!opts.workloads.includes(workload)) continue;
+    opts.log(`== ${workload}`);
+    switch (workload) {
+      case 'tiny-run':
+        await bench.tinyRun();
+        break;
+      case 'tiny-batch':
+        await bench.tinyBatch();
+        break;
+      case 'cpu':
+        report.calibration = bench.calibrate();
+        await bench.cpu(report.calibration);
+        break;
+      case 'bytes':
+        await bench.bytes();
+        break;
+      case 'latency':
+        await bench.latency();
+        break;
+      case 'cold-start':
+        await bench.coldStart();
+        break;
+    }
+  }
+  report.ratios = computeRatios(report.results);
+  report.targets = evaluateTargets(report);
+  report.load.end = loadavg();
+  report.durationMs = performance.now() - started;
+  return report;
+}
+
+/** One case of a throughput workload. */
+interface ThroughputCase {
+  name: string;
+  unit: string;
+  /** Tasks of one measured repetition. */
+  tasks: number;
+  /** Units of work (tasks or MB) per task. */
+  perTask: number;
+  /** Also report the speed-up over the single thread (paired per repetition). */
+  speedup?: boolean;
+  run(r: Running, n: number, contender: ContenderName): Promise<void>;
+  check(contender: ContenderName, n: number): void;
+}
+
+const SENTINEL = -0x1234567;
+
+class Bench {
+  readonly results: CaseResult[] = [];
+
+  constructor(
+    private readonly opts: BenchOptions,
+    private readonly contenders: Contender[],
+  ) {}
+
+  private tampered(workload: WorkloadName, contender: ContenderName): boolean {
+    const t = this.opts.tamper;
+    return (
+      t !== undefined && t.workload === workload && (t.contender === undefined || t.contender === contender)
+    );
+  }
+
+  /** The contenders in the order of repetition `rep` (rotated each time). */
+  private order(rep: number): Contender[] {
+    const n = this.contenders.length;
+    return this.contenders.map((_, i) => this.contenders[(i + rep) % n]);
+  }
+
+  private warmTasks(tasks: number): number {
+    return Math.max(1, Math.ceil(tasks * this.opts.sizes.warmupFraction));
+  }
+
+  private async startAll(load: ModuleKey[], maxQueued: number): Promise<Map<ContenderName, Running>> {
+    const running = new Map<ContenderName, Running>();
+    try {
+      for (const c of this.contenders) {
+        running.set(
+          c.name,
+          await c.start({ workers: this.opts.workers, modules: this.opts.modules, load, maxQueued }),
+        );
+      }
+    } catch (error) {
+      await closeAll(running);
+      throw error;
+    }
+    return running;
+  }
+
+  private record(
+    workload: WorkloadName,
+    caseName: string,
+    contender: ContenderName,
+    metrics: Record<string, Figure>,
+  ) {
+    this.results.push({ workload, case: caseName, contender, metrics });
+  }
+
+  private async throughput(
+    workload: WorkloadName,
+    load: ModuleKey[],
+    cases: ThroughputCase[],
+    maxQueued = 0,
+  ) {
+    const running = await this.startAll(load, maxQueued);
+    try {
+      for (const cs of cases) {
+        if (this.opts.warmup) {
+          const n = this.warmTasks(cs.tasks);
+          for (const c of this.contenders) {
+            await cs.run(running.get(c.name) as Running, n, c.name);
+            cs.check(c.name, n);
+          }
+        }
+        const samples = new Map<ContenderName, number[]>(this.contenders.map((c) => [c.name, []]));
+        for (let rep = 0; rep < this.opts.reps; rep++) {
+          for (const c of this.order(rep)) {
+            const t0 = performance.now();
+            await cs.run(running.get(c.name) as Running, cs.tasks, c.name);
+            const seconds = (performance.now() - t0) / 1000;
+            cs.check(c.name, cs.tasks);
+            const value = (cs.tasks * cs.perTask) / seconds;
+            (samples.get(c.name) as number[]).push(value);
+            this.opts.log(
+              `[${cs.name}] rep ${rep + 1}/${this.opts.reps} ${c.name}: ${fmt(value)} ${cs.unit}`,
+            );
+          }
+        }
+        const single = samples.get('single');
+        for (const c of this.contenders) {
+          const s = samples.get(c.name) as number[];
+          const metrics: Record<string, Figure> = { throughput: figure(s, cs.unit, 'higher') };
+          if (cs.speedup === true && single !== undefined && c.name !== 'single') {
+            // Paired per repetition: the contender against the single thread measured in the same round.
+            const speedup = s.map((v, i) => v / single[i]);
+            metrics.speedup = figure(speedup, '× single', 'higher');
+            metrics.speedupPerCore = figure(
+              speedup.map((v) => v / this.cores()),
+              '× single ÷ cores',
+              'higher',
+            );
+          }
+          this.record(workload, cs.name, c.name, metrics);
+        }
+      }
+    } finally {
+      await closeAll(running);
+    }
+  }
+
+  private cores(): number {
+    return machineInfo().availableParallelism;
+  }
+
+  /** Checks `out[0..n)` against `add(addA(i), addB(i))`. */
+  private addChecker(workload: WorkloadName, caseName: string, outs: Map<ContenderName, Int32Array>) {
+    return (contender: ContenderName, n: number): void => {
+      const out = outs.get(contender) as Int32Array;
+      const off = this.tampered(workload, contender) ? 1 : 0;
+      for (let i = 0; i < n; i++) {
+        const expected = (addA(i) + addB(i) + (i === 0 ? off : 0)) | 0;
+        if (out[i] !== expected) {
+          throw new CorrectnessError(
+            `${caseName}: ${contender} task ${i} returned ${out[i] === SENTINEL ? 'nothing' : out[i]}, expected ${expected}`,
+          );
+        }
+      }
+      out.fill(SENTINEL, 0, n);
+    };
+  }
+
+  private int32Outs(n: number): Map<ContenderName, Int32Array> {
+    return new Map(this.contenders.map((c) => [c.name, new Int32Array(n).fill(SENTINEL)]));
+  }
+
+  async tinyRun(): Promise<void> {
+    const { tinyRunTasks: n, tinyRunInFlight } = this.opts.sizes;
+    const outs = this.int32Outs(n);
+    await this.throughput(
+      'tiny-run',
+      ['math'],
+      [
+        {
+          name: 'tiny-run',
+          unit: 'tasks/s',
+          tasks: n,
+          perTask: 1,
+          run: (r, k, who) => r.tinyRun(k, tinyRunInFlight, outs.get(who) as Int32Array),
+          check: this.addChecker('tiny-run', 'tiny-run', outs),
+        },
+      ],
+    );
+  }
+
+  async tinyBatch(): Promise<void> {
+    const { tinyBatchTasks: n, batchSize, batchInFlight } = this.opts.sizes;
+    const outs = this.int32Outs(n);
+    await this.throughput(
+      'tiny-batch',
+      ['math'],
+      [
+        {
+          name: 'tiny-batch',
+          unit: 'tasks/s',
+          tasks: n,
+          perTask: 1,
+          run: (r, k, who) => r.tinyBatch(k, batchSize, batchInFlight, outs.get(who) as Int32Array),
+          check: this.addChecker('tiny-batch', 'tiny-batch', outs),
+        },
+      ],
+      n,
+    );
+  }
+
+  /**
+   * Finds the `spin` iterations of one ~cpuTaskMs task on the main thread. The cost per iteration is the
+   * fastest of several timed calls, which other processes on a shared machine can only slow down.
+   */
+  calibrate(): Calibration {
+    const m = instantiateFile<MathExports>(this.opts.modules.math);
+    let iterations = 10_000;
+    for (let i = 0; i < 200; i++) m.spin(iterations);
+    for (let round = 0; round < 3; round++) {
+      let best = Infinity;
+      for (let k = 0; k < 15; k++) {
+        const t0 = performance.now();
+        m.spin(iterations);
+        best = Math.min(best, performance.now() - t0);
+      }
+      iterations = Math.max(1, Math.round((this.opts.sizes.cpuTaskMs / best) * iterations));
+    }
+    const times: number[] = [];
+    for (let i = 0; i < 41; i++) {
+      const t0 = performance.now();
+      m.spin(iterations);
+      times.push(performance.now() - t0);
+    }
+    const { median: spinMs, min: spinMinMs } = summarize(times);
+    this.opts.log(
+      `calibrated spin: ${iterations} iterations = ${spinMs.toFixed(3)} ms (fastest ${spinMinMs.toFixed(3)} ms) on the main thread`,
+    );
+    return { spinIterations: iterations, spinMs, spinMinMs };
+  }
+
+  async cpu(cal: Calibration): Promise<void> {
+    const { cpuTasks: n, cpuInFlight } = this.opts.sizes;
+    const outs = this.int32Outs(n);
+    const expectedSpin = instantiateFile<MathExports>(this.opts.modules.math).spin(cal.spinIterations);
+    await this.throughput(
+      'cpu',
+      ['math'],
+      [
+        {
+          name: 'cpu',
+          unit: 'tasks/s',
+          tasks: n,
+          perTask: 1,
+          speedup: true,
+          run: (r, k, who) => r.cpu(k, cal.spinIterations, cpuInFlight, outs.get(who) as Int32Array),
+          check: (contender, k) => {
+            const out = outs.get(contender) as Int32Array;
+            const expected = (expectedSpin + (this.tampered('cpu', contender) ? 1 : 0)) | 0;
+            for (let i = 0; i < k; i++) {
+              if (out[i] !== expected) {
+                throw new CorrectnessError(
+                  `cpu: ${contender} task ${i} returned ${out[i]}, expected ${expected}`,
+                );
+              }
+            }
+            out.fill(SENTINEL, 0, k);
+          },
+        },
+      ],
+    );
+  }
+
+  async bytes(): Promise<void> {
+    const { bytes, bytesInFlight } = this.opts.sizes;
+    const cases: ThroughputCase[] = bytes.map(({ size, tasks }) => {
+      // A few distinct random inputs per size, cycled; their digests come from node:crypto.
+      const inputs = Array.from({ length: Math.min(8, tasks) }, () => randomFillSync(new Uint8Array(size)));
+      const expected = inputs.map((b) => createHash('sha256').update(b).digest());
+      const outs = new Map<ContenderName, Uint8Array[]>(
+        this.contenders.map((c) => [c.name, new Array(tasks)]),
+      );
+      const name = `bytes-${sizeLabel(size)}`;
+      return {
+        name,
+        unit: 'MB/s',
+        tasks,
+        perTask: size / 1e6,
+        speedup: true,
+        run: (r, k, who) => r.sha256(inputs, k, bytesInFlight, outs.get(who) as Uint8Array[]),
+        check: (contender, k) => {
+          const out = outs.get(contender) as Uint8Array[];
+          const tamper = this.tampered('bytes', contender);
+          for (let i = 0; i < k; i++) {
+            const want = expected[i % inputs.length];
+            const got = out[i];
+            if (!(got instanceof Uint8Array) || Buffer.compare(got, want) !== 0 || (tamper && i === 0)) {
+              throw new CorrectnessError(
+                `${name}: ${contender} task ${i} returned ${got instanceof Uint8Array ? Buffer.from(got).toString('hex') : String(got)}, expected ${want.toString('hex')}`,
+              );
+            }
+          }
+          out.fill(undefined as unknown as Uint8Array, 0, k);
+        },
+      };
+    });
+    await this.throughput('bytes', ['sha256'], cases);
+  }
+
+  async latency(): Promise<void> {
+    const n = this.opts.sizes.latencyTasks;
+    const running = await this.startAll(['math'], 0);
+    const outs = this.int32Outs(n);
+    const check = this.addChecker('latency', 'latency', outs);
+    const times = new Float64Array(n);
+    const qs = { p50: 0.5, p99: 0.99, p999: 0.999 };
+    try {
+      if (this.opts.warmup) {
+        const k = this.warmTasks(n);
+        for (const c of this.contenders) {
+          await (running.get(c.name) as Running).latency(k, times, outs.get(c.name) as Int32Array);
+          check(c.name, k);
+        }
+      }
+      const samples = new Map(
+        this.contenders.map((c) => [
+          c.name,
+          { p50: [] as number[], p99: [] as number[], p999: [] as number[] },
+        ]),
+      );
+      for (let rep = 0; rep < this.opts.reps; rep++) {
+        for (const c of this.order(rep)) {
+          await (running.get(c.name) as Running).latency(n, times, outs.get(c.name) as Int32Array);
+          check(c.name, n);
+          const [p50, p99, p999] = percentiles(times, [qs.p50, qs.p99, qs.p999]);
+          const s = samples.get(c.name) as { p50: number[]; p99: number[]; p999: number[] };
+          s.p50.push(p50);
+          s.p99.push(p99);
+          s.p999.push(p999);
+          this.opts.log(
+            `[latency] rep ${rep + 1}/${this.opts.reps} ${c.name}: p50 ${fmt(p50)} µs, p99 ${fmt(p99)} µs, p999 ${fmt(p999)} µs`,
+          );
+        }
+      }
+      for (const c of this.contenders) {
+        const s = samples.get(c.name) as { p50: number[]; p99: number[]; p999: number[] };
+        this.record('latency', 'latency', c.name, {
+          p50: figure(s.p50, 'µs', 'lower'),
+          p99: figure(s.p99, 'µs', 'lower'),
+          p999: figure(s.p999, 'µs', 'lower'),
+        });
+      }
+    } finally {
+      await closeAll(running);
+    }
+  }
+
+  async coldStart(): Promise<void> {
+    const ctx = { workers: this.opts.workers, modules: this.opts.modules };
+    const checkAnswer = (contender: ContenderName, what: string, got: number, want: number): void => {
+      const expected = want + (this.tampered('cold-start', contender) ? 1 : 0);
+      if (got !== expected)
+        throw new CorrectnessError(`cold-start: ${contender} ${what} returned ${got}, expected ${expected}`);
+    };
+    const first = new Map<ContenderName, number[]>(this.contenders.map((c) => [c.name, []]));
+    const ready = new Map<ContenderName, number[]>();
+    const replace = new Map<ContenderName, number[]>();
+    if (this.opts.warmup) {
+      for (const c of this.contenders)
+        checkAnswer(c.name, 'first result', (await c.coldStart(ctx)).answer, 3);
+    }
+    for (let rep = 0; rep < this.opts.reps; rep++) {
+      for (const c of this.order(rep)) {
+        const r = await c.coldStart(ctx);
+        checkAnswer(c.name, 'first result', r.answer, 3);
+        (first.get(c.name) as number[]).push(r.firstResultMs);
+        if (r.readyMs !== undefined) ready.set(c.name, [...(ready.get(c.name) ?? []), r.readyMs]);
+        this.opts.log(
+          `[cold-start] rep ${rep + 1}/${this.opts.reps} ${c.name}: first result ${fmt(r.firstResultMs)} ms` +
+            (r.readyMs === undefined ? '' : `, ready ${fmt(r.readyMs)} ms`),
+        );
+      }
+    }
+    for (let rep = 0; rep < this.opts.reps; rep++) {
+      for (const c of this.order(rep)) {
+        if (c.replaceKilledWorker === undefined) continue;
+        const r = await c.replaceKilledWorker(ctx);
+        checkAnswer(c.name, 'task after the replacement', r.answer, 42);
+        replace.set(c.name, [...(replace.get(c.name) ?? []), r.replaceMs]);
+        this.opts.log(
+          `[cold-start] rep ${rep + 1}/${this.opts.reps} ${c.name}: replaced a killed worker in ${fmt(r.replaceMs)} ms`,
+        );
+      }
+    }
+    for (const c of this.contenders) {
+      const metrics: Record<string, Figure> = {
+        firstResultMs: figure(first.get(c.name) as number[], 'ms', 'lower'),
+      };
+      const rd = ready.get(c.name);
+      if (rd !== undefined) metrics.readyMs = figure(rd, 'ms', 'lower');
+      const rp = replace.get(c.name);
+      if (rp !== undefined) metrics.replaceMs = figure(rp, 'ms', 'lower');
+      this.record('cold-start', 'cold-start', c.name, metrics);
+    }
+  }
+}
+
+async function closeAll(running: Map<ContenderName, Running>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const r of running.values()) {
+    try {
+      await r.close();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
+}
+
+function figure(samples: number[], unit: string, better: 'higher' | 'lower'): Figure {
+  return { ...summarize(samples), unit, better };
+}
+
+function computeRatios(results: CaseResult[]): Ratio[] {
+  const ratios: Ratio[] = [];
+  for (const w of results) {
+    if (w.contender !== 'wasmpool') continue;
+    const p = results.find((r) => r.case === w.case && r.contender === 'piscina');
+    if (p === undefined) continue;
+    for (const [metric, f] of Object.entries(w.metrics)) {
+      const pf = p.metrics[metric];
+      if (pf === undefined) continue;
+      ratios.push({
+        case: w.case,
+        metric,
+        unit: f.unit,
+        better: f.better,
+        wasmpool: f.median,
+        piscina: pf.median,
+        ratio: f.median / pf.median,
+      });
+    }
+  }
+  return ratios;
+}
+
+export function sizeLabel(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}KiB`;
+  return `${bytes}B`;
+}
+
+/** Three significant digits with thousands separators. */
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const abs = Math.abs(v);
+  if (abs >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (abs >= 100) return v.toFixed(0);
+  if (abs >= 10) return v.toFixed(1);
+  if (abs >= 1) return v.toFixed(2);
+  return v.toPrecision(2);
+}

@@ -1,0 +1,127 @@
+/** Names, sizes and options of a benchmark run. */
+
+export const WORKLOADS = ['tiny-run', 'tiny-batch', 'cpu', 'bytes', 'latency', 'cold-start'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+export const CONTENDERS = ['wasmpool', 'piscina', 'tinypool', 'single'] as const;
+export type ContenderName = (typeof CONTENDERS)[number];
+
+/** How much work each workload does. Every contender gets the same sizes. */
+export interface Sizes {
+  /** tiny-run: calls of `add`, one API call per task. */
+  tinyRunTasks: number;
+  /** tiny-run: tasks kept in flight (a new one is submitted as each settles). */
+  tinyRunInFlight: number;
+  /** tiny-batch: calls of `add` submitted as batches. */
+  tinyBatchTasks: number;
+  /** tiny-batch: tasks per array for piscina and tinypool (wasmpool gets the whole batch in one runBatch). */
+  batchSize: number;
+  /** tiny-batch: arrays kept in flight for piscina and tinypool. */
+  batchInFlight: number;
+  /** cpu: tasks of `spin`. */
+  cpuTasks: number;
+  /** cpu: target duration of one task on the main thread, ms (the spin count is calibrated once). */
+  cpuTaskMs: number;
+  /** cpu: tasks kept in flight. */
+  cpuInFlight: number;
+  /** bytes: input sizes in bytes and how many inputs of each size are hashed per repetition. */
+  bytes: { size: number; tasks: number }[];
+  /** bytes: tasks kept in flight. */
+  bytesInFlight: number;
+  /** latency: sequential single tasks on an idle pool. */
+  latencyTasks: number;
+  /** Warm-up before the measured repetitions, as a fraction of each workload's task count. */
+  warmupFraction: number;
+}
+
+export const FULL_SIZES: Sizes = {
+  tinyRunTasks: 1_000_000,
+  tinyRunInFlight: 1024,
+  tinyBatchTasks: 1_000_000,
+  batchSize: 1024,
+  batchInFlight: 16,
+  cpuTasks: 2000,
+  cpuTaskMs: 0.5,
+  cpuInFlight: 64,
+  bytes: [
+    { size: 4 * 1024, tasks: 4096 },
+    { size: 64 * 1024, tasks: 1024 },
+    { size: 1024 * 1024, tasks: 64 },
+  ],
+  bytesInFlight: 16,
+  latencyTasks: 20_000,
+  warmupFraction: 0.1,
+};
+
+export const QUICK_SIZES: Sizes = {
+  tinyRunTasks: 100_000,
+  tinyRunInFlight: 1024,
+  tinyBatchTasks: 500_000,
+  batchSize: 1024,
+  batchInFlight: 16,
+  cpuTasks: 400,
+  cpuTaskMs: 0.5,
+  cpuInFlight: 64,
+  bytes: [
+    { size: 4 * 1024, tasks: 1024 },
+    { size: 64 * 1024, tasks: 256 },
+    { size: 1024 * 1024, tasks: 32 },
+  ],
+  bytesInFlight: 16,
+  latencyTasks: 10_000,
+  warmupFraction: 0.2,
+};
+
+/** The smallest sizes: they check the wiring of every workload and contender (tests), not the speed. */
+export const TINY_SIZES: Sizes = {
+  tinyRunTasks: 300,
+  tinyRunInFlight: 32,
+  tinyBatchTasks: 2500,
+  batchSize: 1024,
+  batchInFlight: 2,
+  cpuTasks: 6,
+  cpuTaskMs: 0.05,
+  cpuInFlight: 4,
+  bytes: [
+    { size: 4 * 1024, tasks: 4 },
+    { size: 64 * 1024, tasks: 3 },
+    { size: 1024 * 1024, tasks: 2 },
+  ],
+  bytesInFlight: 2,
+  latencyTasks: 40,
+  warmupFraction: 0.1,
+};
+
+/** Where the WebAssembly modules are read from (absolute paths). */
+export interface ModulePaths {
+  math: string;
+  sha256: string;
+  large: string;
+  host: string;
+  hostImports: string;
+}
+
+/** A deliberately wrong expectation, to prove that the correctness check fails the run. */
+export interface Tamper {
+  workload: WorkloadName;
+  contender?: ContenderName;
+}
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Worker threads of each pool (min = max). */
+  workers: number;
+  workloads: WorkloadName[];
+  contenders: ContenderName[];
+  /** Measured repetitions per workload and contender (cold-start: pools created per contender). */
+  reps: number;
+  sizes: Sizes;
+  /** Run a warm-up pass before the measured repetitions. */
+  warmup: boolean;
+  modules: ModulePaths;
+  /** Progress lines (stderr in the CLI). */
+  log: (line: string) => void;
+  tamper?: Tamper;
+}
+
+export const DEFAULT_REPS = { full: 5, quick: 3 } as const;

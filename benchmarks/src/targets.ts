@@ -1,0 +1,114 @@
+/** The targets of issue 6 ("beat piscina by an order of magnitude on small tasks"), checked on a report. */
+import type { BenchReport, CaseResult } from './harness';
+import type { ContenderName } from './options';
+
+export interface TargetCheck {
+  case: string;
+  target: string;
+  /** wasmpool's figures (medians) next to piscina's from the same run. */
+  measured: string;
+  /** null when the run did not measure it (workload or contender not selected). */
+  met: boolean | null;
+}
+
+type Results = Pick<BenchReport, 'results'>;
+
+function median(
+  report: Results,
+  caseName: string,
+  contender: ContenderName,
+  metric: string,
+): number | undefined {
+  const r: CaseResult | undefined = report.results.find(
+    (x) => x.case === caseName && x.contender === contender,
+  );
+  return r?.metrics[metric]?.median;
+}
+
+const n0 = (v: number | undefined): string =>
+  v === undefined ? 'n/a' : Math.round(v).toLocaleString('en-US');
+const n2 = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(2));
+const n1 = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(1));
+
+function all(...conds: (boolean | undefined)[]): boolean | null {
+  if (conds.some((c) => c === undefined)) return null;
+  return conds.every(Boolean);
+}
+
+export function evaluateTargets(report: Results): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const def = (v: number | undefined, f: (x: number) => boolean): boolean | undefined =>
+    v === undefined ? undefined : f(v);
+
+  const trW = median(report, 'tiny-run', 'wasmpool', 'throughput');
+  const trP = median(report, 'tiny-run', 'piscina', 'throughput');
+  checks.push({
+    case: 'tiny-run',
+    target: '≥ 10× piscina tasks/s and ≥ 1,000,000 tasks/s',
+    measured: `wasmpool ${n0(trW)}/s, piscina ${n0(trP)}/s (${n1(ratio(trW, trP))}×)`,
+    met: all(
+      def(trW, (w) => trP !== undefined && w >= 10 * trP),
+      def(trW, (w) => w >= 1_000_000),
+    ),
+  });
+
+  const tbW = median(report, 'tiny-batch', 'wasmpool', 'throughput');
+  const tbP = median(report, 'tiny-batch', 'piscina', 'throughput');
+  checks.push({
+    case: 'tiny-batch',
+    target: '≥ 2× piscina (1,024-task arrays) and ≥ 5,000,000 tasks/s',
+    measured: `wasmpool ${n0(tbW)}/s, piscina ${n0(tbP)}/s (${n1(ratio(tbW, tbP))}×)`,
+    met: all(
+      def(tbW, (w) => tbP !== undefined && w >= 2 * tbP),
+      def(tbW, (w) => w >= 5_000_000),
+    ),
+  });
+
+  const cpuW = median(report, 'cpu', 'wasmpool', 'speedup');
+  const cpuP = median(report, 'cpu', 'piscina', 'speedup');
+  checks.push({
+    case: 'cpu',
+    target: '≥ 1.8× one thread',
+    measured: `wasmpool ${n2(cpuW)}×, piscina ${n2(cpuP)}× one thread`,
+    met: all(def(cpuW, (w) => w >= 1.8)),
+  });
+
+  const byW = median(report, 'bytes-64KiB', 'wasmpool', 'speedup');
+  const byP = median(report, 'bytes-64KiB', 'piscina', 'speedup');
+  checks.push({
+    case: 'bytes-64KiB',
+    target: "≥ 1.7× one thread's MB/s",
+    measured: `wasmpool ${n2(byW)}×, piscina ${n2(byP)}× one thread (${n0(median(report, 'bytes-64KiB', 'wasmpool', 'throughput'))} vs ${n0(median(report, 'bytes-64KiB', 'piscina', 'throughput'))} MB/s)`,
+    met: all(def(byW, (w) => w >= 1.7)),
+  });
+
+  const l50W = median(report, 'latency', 'wasmpool', 'p50');
+  const l99W = median(report, 'latency', 'wasmpool', 'p99');
+  const l50P = median(report, 'latency', 'piscina', 'p50');
+  const l99P = median(report, 'latency', 'piscina', 'p99');
+  checks.push({
+    case: 'latency',
+    target: "p50 ≤ 20 µs, p99 ≤ 60 µs, both below piscina's",
+    measured: `wasmpool p50 ${n1(l50W)} µs / p99 ${n1(l99W)} µs; piscina p50 ${n1(l50P)} µs / p99 ${n1(l99P)} µs`,
+    met: all(
+      def(l50W, (w) => w <= 20),
+      def(l99W, (w) => w <= 60),
+      def(l50W, (w) => l50P !== undefined && w < l50P),
+      def(l99W, (w) => l99P !== undefined && w < l99P),
+    ),
+  });
+
+  const readyW = median(report, 'cold-start', 'wasmpool', 'readyMs');
+  const firstP = median(report, 'cold-start', 'piscina', 'firstResultMs');
+  checks.push({
+    case: 'cold-start',
+    target: '2 workers with a 1 MiB module ready in < 100 ms',
+    measured: `wasmpool create() ${n1(readyW)} ms (first result ${n1(median(report, 'cold-start', 'wasmpool', 'firstResultMs'))} ms); piscina first result ${n1(firstP)} ms`,
+    met: all(def(readyW, (w) => w < 100)),
+  });
+  return checks;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a / b;
+}

@@ -1,0 +1,314 @@
+/**
+ * Runs every workload at a tiny size for every contender through runBenchmarks() (what the CLI calls) and
+ * through the CLI itself, checks the report's shape and that a wrong answer fails the run. Timings are not
+ * asserted. Needs `npm run build` first: the pools' threads load compiled JavaScript (piscina and tinypool
+ * benchmarks/dist/peer-worker.js), and the CLI runs from benchmarks/dist.
+ *
+ * tinypool is ESM-only and Jest (on Node < 24.9) cannot load ESM without --experimental-vm-modules, so
+ * in-process runs leave it out and the CLI runs (separate Node processes) cover all four contenders.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import {
+  CONTENDERS,
+  CorrectnessError,
+  WORKLOADS,
+  evaluateTargets,
+  markdownTable,
+  parseCli,
+  reportJson,
+  runBenchmarks,
+  textTable,
+  throughputSvg,
+  TINY_SIZES,
+  type BenchReport,
+  type ContenderName,
+  type WorkloadName,
+} from '../src';
+import { main } from '../src/cli';
+import { README_END, README_START, updateReadme } from '../src/readme';
+
+const TINY = TINY_SIZES;
+/** Every contender but tinypool (see above). */
+const IN_PROCESS: ContenderName[] = ['wasmpool', 'piscina', 'single'];
+const CLI = path.resolve(__dirname, '../dist/cli.js');
+
+const EXPECTED_CASES: Record<WorkloadName, string[]> = {
+  'tiny-run': ['tiny-run'],
+  'tiny-batch': ['tiny-batch'],
+  cpu: ['cpu'],
+  bytes: ['bytes-4KiB', 'bytes-64KiB', 'bytes-1MiB'],
+  latency: ['latency'],
+  'cold-start': ['cold-start'],
+};
+
+const isFigure = (f: unknown): boolean => {
+  const x = f as Record<string, unknown>;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    ['median', 'min', 'max', 'q1', 'q3'].every((k) => typeof x[k] === 'number' && Number.isFinite(x[k])) &&
+    Array.isArray(x.samples) &&
+    typeof x.unit === 'string' &&
+    (x.better === 'higher' || x.better === 'lower')
+  );
+};
+
+/** Checks a report of a tiny run of every workload for `contenders` (in process or from the CLI's JSON). */
+function checkReport(json: BenchReport, contenders: ContenderName[], reps: number): void {
+  expect(json.schema).toBe('wasmpool-benchmarks/1');
+  expect(Number.isNaN(Date.parse(json.date))).toBe(false);
+  expect(typeof json.machine.cpuModel).toBe('string');
+  expect(json.machine.cores).toBeGreaterThan(0);
+  expect(json.machine.memoryBytes).toBeGreaterThan(0);
+  expect(json.machine.node).toBe(process.version);
+  expect(json.load.start).toHaveLength(3);
+  expect(json.load.end).toHaveLength(3);
+  expect(json.options).toMatchObject({ kind: 'tiny', workers: 2, reps, quick: false, warmup: true });
+  expect(json.options.workloads).toEqual([...WORKLOADS]);
+  expect(json.options.contenders).toEqual(contenders);
+  expect(json.options.sizes).toEqual(TINY);
+  expect(Object.keys(json.contenders).sort()).toEqual([...contenders].sort());
+  expect(json.calibration?.spinIterations).toBeGreaterThan(0);
+
+  // Every case has figures for every contender, one sample per repetition.
+  for (const workload of WORKLOADS) {
+    for (const c of EXPECTED_CASES[workload]) {
+      for (const contender of contenders) {
+        const r = json.results.find((x) => x.case === c && x.contender === contender);
+        expect(r).toBeDefined();
+        expect(r?.workload).toBe(workload);
+        const metrics = Object.values(r?.metrics ?? {});
+        expect(metrics.length).toBeGreaterThan(0);
+        for (const f of metrics) {
+          expect(isFigure(f)).toBe(true);
+          expect(f.samples).toHaveLength(reps);
+        }
+      }
+    }
+  }
+  expect(json.results).toHaveLength(8 * contenders.length);
+
+  // Each workload reports its own metrics.
+  const metricsOf = (c: string, contender: string): string[] =>
+    Object.keys(json.results.find((x) => x.case === c && x.contender === contender)?.metrics ?? {}).sort();
+  expect(metricsOf('tiny-run', 'wasmpool')).toEqual(['throughput']);
+  expect(metricsOf('tiny-batch', 'piscina')).toEqual(['throughput']);
+  expect(metricsOf('cpu', 'piscina')).toEqual(['speedup', 'speedupPerCore', 'throughput']);
+  expect(metricsOf('cpu', 'single')).toEqual(['throughput']);
+  expect(metricsOf('bytes-64KiB', 'wasmpool')).toEqual(['speedup', 'speedupPerCore', 'throughput']);
+  expect(metricsOf('latency', 'wasmpool')).toEqual(['p50', 'p99', 'p999']);
+  expect(metricsOf('cold-start', 'wasmpool')).toEqual(['firstResultMs', 'readyMs', 'replaceMs']);
+  expect(metricsOf('cold-start', 'piscina')).toEqual(['firstResultMs', 'replaceMs']);
+  expect(metricsOf('cold-start', 'single')).toEqual(['firstResultMs']);
+  if (contenders.includes('tinypool')) {
+    expect(metricsOf('bytes-4KiB', 'tinypool')).toEqual(['speedup', 'speedupPerCore', 'throughput']);
+    expect(metricsOf('cold-start', 'tinypool')).toEqual(['firstResultMs']);
+  }
+  const bytes = json.results.find((x) => x.case === 'bytes-1MiB' && x.contender === 'wasmpool');
+  expect(bytes?.metrics.throughput.unit).toBe('MB/s');
+
+  // Ratios wasmpool ÷ piscina and the issue-6 targets.
+  const tr = json.ratios.find((r) => r.case === 'tiny-run' && r.metric === 'throughput');
+  expect(tr?.ratio).toBeCloseTo((tr?.wasmpool ?? NaN) / (tr?.piscina ?? NaN));
+  expect(json.ratios.some((r) => r.case === 'latency' && r.metric === 'p99')).toBe(true);
+  expect(json.ratios.some((r) => r.case === 'cpu' && r.metric === 'speedupPerCore')).toBe(true);
+  expect(json.targets).toHaveLength(6);
+  for (const t of json.targets) expect(typeof t.met).toBe('boolean');
+  expect(evaluateTargets(json)).toEqual(json.targets);
+}
+
+describe('runBenchmarks at a tiny size, every workload, in process', () => {
+  let report: BenchReport;
+
+  beforeAll(async () => {
+    report = await runBenchmarks({ sizes: TINY, reps: 2, workers: 2, contenders: IN_PROCESS });
+  }, 120_000);
+
+  test('the report has every figure, the machine and the options, and survives JSON', () => {
+    checkReport(JSON.parse(reportJson(report)) as BenchReport, IN_PROCESS, 2);
+  });
+
+  test('the table and the SVG chart show every throughput case and contender', () => {
+    const table = textTable(report);
+    for (const c of IN_PROCESS) expect(table).toContain(c);
+    expect(table).toContain('bytes-64KiB');
+    expect(table).toContain('wasmpool ÷ piscina');
+    expect(markdownTable(report).split('\n')[1]).toMatch(/^\| --- \| --- \|/);
+    const svg = throughputSvg(report);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    for (const c of ['tiny-run', 'tiny-batch', 'cpu', 'bytes-4KiB', 'bytes-64KiB', 'bytes-1MiB'])
+      expect(svg).toContain(c);
+    for (const c of IN_PROCESS) expect(svg).toContain(`>${c}</text>`);
+    // One bar per contender and throughput case.
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="22"/g)).toHaveLength(6 * IN_PROCESS.length);
+  });
+
+  test('--update-readme rewrites only the section between the markers', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wasmpool-bench-'));
+    try {
+      const file = path.join(dir, 'README.md');
+      writeFileSync(file, `# title\n\n${README_START}\nold figures\n${README_END}\n\ntail\n`);
+      updateReadme(file, report);
+      const text = readFileSync(file, 'utf8');
+      expect(text.startsWith(`# title\n\n${README_START}\n`)).toBe(true);
+      expect(text.endsWith(`${README_END}\n\ntail\n`)).toBe(true);
+      expect(text).not.toContain('old figures');
+      expect(text).toContain('| tiny-run | tasks/s |');
+      expect(text).toContain('### Ratios that matter');
+      expect(text).toContain('| wasmpool | ');
+      expect(text).toContain('](results/readme-throughput.svg)');
+      expect(text).toContain('### Targets of issue 6');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a wrong answer fails the run', () => {
+  test.each(WORKLOADS.map((w) => [w]))('%s', async (workload) => {
+    await expect(
+      runBenchmarks({
+        sizes: TINY,
+        reps: 1,
+        workloads: [workload],
+        contenders: IN_PROCESS,
+        tamper: { workload, contender: 'wasmpool' },
+      }),
+    ).rejects.toThrow(CorrectnessError);
+  });
+
+  test('the message names the contender, the task and both values', async () => {
+    await expect(
+      runBenchmarks({
+        sizes: TINY,
+        reps: 1,
+        warmup: false,
+        workloads: ['tiny-batch'],
+        contenders: ['piscina', 'single'],
+        tamper: { workload: 'tiny-batch', contender: 'piscina' },
+      }),
+    ).rejects.toThrow(/tiny-batch: piscina task 0 returned 0, expected 1/);
+  });
+});
+
+describe('cli', () => {
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+  test('a tiny run of every workload and contender (tinypool too) writes the JSON, the SVG and the Markdown', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wasmpool-bench-'));
+    try {
+      const files = ['--json', 'r.json', '--svg', 'r.svg', '--markdown', 'r.md'].map((a, i) =>
+        i % 2 === 1 ? path.join(dir, a) : a,
+      );
+      const r = run(['--tiny', '--reps', '1', ...files]);
+      expect(r.stderr).not.toMatch(/failed|WRONG/);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('wasmpool ÷ piscina');
+      checkReport(
+        JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8')) as BenchReport,
+        [...CONTENDERS],
+        1,
+      );
+      const svg = readFileSync(path.join(dir, 'r.svg'), 'utf8');
+      for (const c of CONTENDERS) expect(svg).toContain(`>${c}</text>`);
+      expect(readFileSync(path.join(dir, 'r.md'), 'utf8')).toContain('| cold-start |');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test.each([['cpu:tinypool'], ['bytes:wasmpool'], ['latency']])(
+    'a wrong answer (--tamper %s) exits with code 1 and writes no report',
+    (tamper) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'wasmpool-bench-'));
+      try {
+        const [workload] = tamper.split(':');
+        const r = run([
+          '--tiny',
+          '--reps',
+          '1',
+          '--workloads',
+          workload,
+          '--tamper',
+          tamper,
+          '--json',
+          path.join(dir, 'r.json'),
+        ]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('WRONG ANSWER');
+        expect(() => readFileSync(path.join(dir, 'r.json'))).toThrow();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+
+  test('parses the options', () => {
+    const args = parseCli([
+      '--quick',
+      '--workers',
+      '3',
+      '--workloads',
+      'cpu,latency',
+      '--contenders',
+      'wasmpool,single',
+      '--reps',
+      '4',
+      '--json',
+      'x.json',
+      '--tamper',
+      'cpu:single',
+    ]);
+    expect(args.options).toMatchObject({
+      quick: true,
+      workers: 3,
+      workloads: ['cpu', 'latency'],
+      contenders: ['wasmpool', 'single'],
+      reps: 4,
+      warmup: true,
+      tamper: { workload: 'cpu', contender: 'single' },
+    });
+    expect(args.json).toBe(path.resolve('x.json'));
+    expect(parseCli(['--tiny']).options.sizes).toBe(TINY);
+    expect(() => parseCli(['--workloads', 'nope'])).toThrow(/unknown workload "nope"/);
+    expect(() => parseCli(['--reps', '0'])).toThrow(/positive integer/);
+    expect(() => parseCli(['--tamper', 'cpu:nobody'])).toThrow(/unknown contender "nobody"/);
+  });
+
+  test('main() in process: exit code 0 with files written, 2 on a bad option', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wasmpool-bench-'));
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const code = await main([
+        '--workloads',
+        'cold-start',
+        '--contenders',
+        'single',
+        '--reps',
+        '1',
+        '--json',
+        path.join(dir, 'r.json'),
+        '--svg',
+        path.join(dir, 'r.svg'),
+        '--markdown',
+        path.join(dir, 'r.md'),
+      ]);
+      expect(code).toBe(0);
+      const report = JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8')) as BenchReport;
+      expect(report.results).toHaveLength(1);
+      expect(readFileSync(path.join(dir, 'r.svg'), 'utf8')).toContain('<svg');
+      expect(await main(['--bogus'])).toBe(2);
+    } finally {
+      write.mockRestore();
+      err.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
