@@ -61,7 +61,7 @@ describe('numbers and bigints follow the signature', () => {
     [{ params: 'x' }, /params must be an array/],
     [{ params: [1, 2], output: 'bytes' }, /cannot give a 'bytes' output/],
     [{ params: [1, 2], output: 'xml' }, /output must be one of/],
-  ])('%j is refused with INVALID_PARAMS naming the signature', async (task, message) => {
+  ])('%p is refused with INVALID_PARAMS naming the signature', async (task, message) => {
     const error = await rejectionOf(pool.run({ module: 'math', function: 'add', ...(task as object) }));
     expect(error).toBeInstanceOf(WasmPoolError);
     expect(error.code).toBe('INVALID_PARAMS');
