@@ -6,7 +6,8 @@ import type { WasmResult, WasmTask } from './types';
 /** Where a task is. */
 export const TaskState = { queued: 0, dispatched: 1, settled: 2 } as const;
 
-let nextSerial = 1;
+/** Generated task ids are decimal numbers from this counter, unique in the process. */
+let nextTaskId = 1;
 
 /**
  * Tasks accepted together: one `runBatch()` call, or the `run()` calls of one tick. Tasks are
@@ -25,8 +26,6 @@ export abstract class TaskBlock {
   timeouts: number[] | undefined;
   /** performance.now() when the block was accepted. */
   readonly acceptedAt = performance.now();
-  /** Generated task ids are `<serial>-<index>`. */
-  readonly serial = nextSerial++;
   unsettled = 0;
 
   constructor(
@@ -43,8 +42,10 @@ export abstract class TaskBlock {
   }
 
   taskId(index: number): string {
-    return this.tasks[index]?.id ?? `${this.serial}-${index}`;
+    return this.tasks[index]?.id ?? String(this.generatedId(index));
   }
+
+  protected abstract generatedId(index: number): number;
 
   timeoutOf(index: number): number {
     return this.timeouts?.[index] ?? this.timeoutMs;
@@ -69,6 +70,14 @@ export class BatchBlock extends TaskBlock {
   ) {
     super(timeoutMs, tasks.length);
     this.results = new Array<WasmResult>(tasks.length);
+    this.idBase = nextTaskId;
+    nextTaskId += tasks.length;
+  }
+
+  private readonly idBase: number;
+
+  protected generatedId(index: number): number {
+    return this.idBase + index;
   }
 
   succeed(index: number, output: unknown, executionTimeMs: number): void {
@@ -104,6 +113,7 @@ export class RunBlock extends TaskBlock {
   readonly tasks: WasmTask[] = [];
   private readonly resolves: ((output: unknown) => void)[] = [];
   private readonly rejects: ((error: WasmPoolError) => void)[] = [];
+  private ids = new Float64Array(this.states.length);
   /** Removes a task's abort listener, for tasks given a signal. */
   private cleanups: (() => void)[] | undefined;
 
@@ -119,6 +129,7 @@ export class RunBlock extends TaskBlock {
     this.tasks.push(task);
     this.fns[index] = fn;
     this.outputs[index] = output;
+    this.ids[index] = nextTaskId++;
     this.resolves.push(resolve);
     this.rejects.push(reject);
     this.unsettled++;
@@ -133,6 +144,13 @@ export class RunBlock extends TaskBlock {
     const states = new Uint8Array(capacity);
     states.set(this.states);
     this.states = states;
+    const ids = new Float64Array(capacity);
+    ids.set(this.ids);
+    this.ids = ids;
+  }
+
+  protected generatedId(index: number): number {
+    return this.ids[index] as number;
   }
 
   onSettle(index: number, cleanup: () => void): void {
