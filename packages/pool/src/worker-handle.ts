@@ -120,6 +120,13 @@ export class WorkerHandle {
 
   send(message: ToWorker, transfer?: ArrayBuffer[]): void {
     this.worker.postMessage(message, transfer);
+    this.wake();
+  }
+
+  /** Wakes the worker if it waits on the status block for its next message. */
+  private wake(): void {
+    Atomics.add(this.state, Status.WAKE, 1);
+    if (Atomics.load(this.state, Status.WAITING) === 1) Atomics.notify(this.state, Status.WAKE, 1);
   }
 
   /** Sends modules to load; resolves once the worker has instantiated them. */
@@ -135,6 +142,7 @@ export class WorkerHandle {
     this.inflight += count;
     this.tasksSent += count;
     this.worker.postMessage(message, transfer);
+    this.wake();
     const due = now() + entry.minTimeoutMs;
     if (due < this.watchdogDue) this.armWatchdog(entry.minTimeoutMs);
   }

@@ -83,7 +83,11 @@ export const Status = {
    */
   CANCEL_RING: 5,
   CANCEL_SLOTS: 32,
-  BYTES: 4 * (5 + 32),
+  /** Int32 index (Atomics): bumped and notified by the pool after each message it sends. */
+  WAKE: 5 + 32,
+  /** Int32 index: 1 while the worker blocks in Atomics.wait on WAKE. */
+  WAITING: 5 + 32 + 1,
+  BYTES: 4 * (5 + 32 + 2),
 } as const;
 
 /** Data given to a new worker. */

@@ -1,15 +1,35 @@
 /**
  * Entry point of a pool worker thread. The pool starts it with a `WorkerInit` as `workerData`.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Executor } from './executor';
-import type { FromWorker, LoadMessage, ModuleLoad, ToWorker, WorkerInit } from './protocol';
+import {
+  Status,
+  type FromWorker,
+  type LoadMessage,
+  type ModuleLoad,
+  type ToWorker,
+  type WorkerInit,
+} from './protocol';
+
+/**
+ * After a message, a worker keeps taking messages straight off its port: it watches the WAKE
+ * counter the pool bumps after each message, spinning for SPIN_MS (the next message of a busy
+ * caller often comes within tens of µs, and no thread has to be woken by the kernel), then blocked
+ * in Atomics.wait for up to IDLE_WAIT_MS (the pool notifies it). It goes back to its event loop,
+ * where timers and the callbacks of asynchronous host imports run, when nothing came, and at least
+ * every DRAIN_BUDGET_MS. This halves the round trip of a lone task on this project's machine.
+ */
+const SPIN_MS = 0.1;
+const IDLE_WAIT_MS = 2;
+const DRAIN_BUDGET_MS = 20;
 
 const port = parentPort;
 if (port === null) throw new Error('@wasmpool/worker/thread must run inside a worker thread');
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init.status);
+const status = new Int32Array(init.status);
 
 function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port!.postMessage(message, transfer);
@@ -52,13 +72,38 @@ function track(step: Promise<void>): void {
   });
 }
 
-port.on('message', (message: ToWorker) => {
+function receive(message: ToWorker): void {
   if (chain !== undefined) {
     track(chain.then(() => handle(message)));
     return;
   }
   const step = handle(message);
   if (step !== undefined) track(step);
+}
+
+function drain(): void {
+  const until = performance.now() + DRAIN_BUDGET_MS;
+  while (chain === undefined && performance.now() < until) {
+    const wake = Atomics.load(status, Status.WAKE);
+    const next = receiveMessageOnPort(port!);
+    if (next !== undefined) {
+      receive(next.message as ToWorker);
+      continue;
+    }
+    // Spin briefly first (a message often follows within tens of µs), then block.
+    const spinUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(status, Status.WAKE) === wake && performance.now() < spinUntil);
+    if (Atomics.load(status, Status.WAKE) !== wake) continue;
+    Atomics.store(status, Status.WAITING, 1);
+    const woke = Atomics.wait(status, Status.WAKE, wake, IDLE_WAIT_MS);
+    Atomics.store(status, Status.WAITING, 0);
+    if (woke === 'timed-out') return;
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  receive(message);
+  drain();
 });
 
 track(load(init.modules));
