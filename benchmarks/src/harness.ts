@@ -426,8 +426,12 @@ class Bench {
   async bytes(): Promise<void> {
     const { bytes, bytesInFlight } = this.opts.sizes;
     const cases: ThroughputCase[] = bytes.map(({ size, tasks }) => {
-      // A few distinct random inputs per size, cycled; their digests come from node:crypto.
-      const inputs = Array.from({ length: Math.min(8, tasks) }, () => randomFillSync(new Uint8Array(size)));
+      // A few distinct random inputs per size, cycled; their digests come from node:crypto. They live in
+      // SharedArrayBuffers, so every contender's workers read them without a copy by postMessage (the
+      // zero-copy path wasmpool's README recommends; piscina's move() would detach reused inputs).
+      const inputs = Array.from({ length: Math.min(8, tasks) }, () =>
+        randomFillSync(new Uint8Array(new SharedArrayBuffer(size))),
+      );
       const expected = inputs.map((b) => createHash('sha256').update(b).digest());
       const outs = new Map<ContenderName, Uint8Array[]>(
         this.contenders.map((c) => [c.name, new Array(tasks)]),

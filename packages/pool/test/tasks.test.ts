@@ -147,6 +147,28 @@ describe('bytes calling convention', () => {
     });
   });
 
+  test('SharedArrayBuffer-backed inputs, whole or a view at an offset', async () => {
+    const data = randomBytes(70_000);
+    const shared = new Uint8Array(new SharedArrayBuffer(data.length + 100));
+    shared.set(data, 100);
+    const view = shared.subarray(100);
+    const digest = await pool.run<Uint8Array>({
+      module: 'sha',
+      function: 'sha256',
+      params: [view],
+      output: 'bytes',
+    });
+    expect(Buffer.from(digest).toString('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    const results = await pool.runBatch(
+      Array.from({ length: 50 }, () => ({
+        module: 'bytes',
+        function: 'sum',
+        params: [shared.subarray(0, 100)],
+      })),
+    );
+    expect(results.every((r) => r.output === 0)).toBe(true);
+  });
+
   test('an output outside memory is INVALID_OUTPUT; bytes without alloc are refused', async () => {
     const error = await rejectionOf(pool.run({ module: 'bytes', function: 'bad_ptr', output: 'bytes' }));
     expect(error.code).toBe('INVALID_OUTPUT');
