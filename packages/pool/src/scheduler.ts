@@ -4,9 +4,9 @@ import { WasmPoolError, type ErrorCode } from './errors';
 import { BatchEncoder } from './encoder';
 import type { ResolvedOptions } from './options';
 import { SliceQueue } from './queue';
-import type { ModuleRegistry, ModuleVersion } from './registry';
+import type { FunctionRef, ModuleRegistry, ModuleVersion } from './registry';
 import { StatsCollector } from './stats';
-import { TaskState, type TaskBlock } from './task-block';
+import { BatchBlock, TaskState, type TaskBlock } from './task-block';
 import type { PoolEvents, PoolStats, WasmResult, WasmTask, WorkerExitReason } from './types';
 import { WorkerHandle, blockAt, type RunningTask, type WorkerHandleEvents } from './worker-handle';
 
@@ -134,6 +134,13 @@ export class Scheduler implements WorkerHandleEvents {
     const { count, status, values, times, refs } = message;
     const bigValues = new BigInt64Array(values.buffer, values.byteOffset, values.length);
     const listening = this.emitter.listenerCount('taskComplete') > 0;
+    const stats = this.stats;
+    // Per-function bookkeeping is gathered over a run of tasks of one function and applied once.
+    let fn: FunctionRef | undefined;
+    let fnTasks = 0;
+    let fnSucceeded = 0;
+    let fnMs = 0;
+    let flushed: TaskBlock | undefined;
     let refPos = 0;
     let k = 0;
     while (k < count) {
@@ -149,50 +156,68 @@ export class Scheduler implements WorkerHandleEvents {
         const taskStatus = status[k] as number;
         const startedAt = times[2 * k] as number;
         const executionTimeMs = times[2 * k + 1] as number;
+        const kind = block.outputs[index];
         let output: unknown;
         let error: string | undefined;
         if (taskStatus !== 0) error = refs![refPos++] as string;
-        else {
-          switch (block.outputs[index]) {
-            case OutputKind.number:
-              output = values[k];
-              break;
-            case OutputKind.bigint:
-              output = bigValues[k];
-              break;
-            case OutputKind.void:
-              break;
-            default:
-              output = refs![refPos++];
-          }
-        }
+        else if (kind === OutputKind.number) output = values[k];
+        else if (kind === OutputKind.bigint) output = bigValues[k];
+        else if (kind !== OutputKind.void) output = refs![refPos++];
         k++;
         if (block.states[index] === TaskState.settled) continue;
+        block.states[index] = TaskState.settled;
+        block.unsettled--;
         this.inflight--;
-        const fn = block.fns[index]!;
-        fn.meanRunMs = fn.meanRunMs < 0 ? executionTimeMs : fn.meanRunMs * 0.9 + executionTimeMs * 0.1;
+        const taskFn = block.fns[index]!;
+        if (taskFn !== fn) {
+          if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
+          fn = taskFn;
+          fnTasks = 0;
+          fnSucceeded = 0;
+          fnMs = 0;
+        }
+        fnTasks++;
+        fnMs += executionTimeMs;
         const waitTimeMs = startedAt - timeOrigin - block.acceptedAt;
         if (error === undefined) {
-          this.stats.recordSuccess(executionTimeMs, waitTimeMs);
-          fn.version.completed++;
-          this.finish(block, index);
-          block.succeed(index, output, executionTimeMs);
+          fnSucceeded++;
+          stats.recordSuccess(executionTimeMs, waitTimeMs);
+          if (kind === OutputKind.number && block instanceof BatchBlock) {
+            block.succeedNumber(index, output as number, executionTimeMs);
+          } else {
+            block.succeed(index, output, executionTimeMs);
+          }
           if (listening) this.emitComplete(block, index, waitTimeMs, executionTimeMs, output);
         } else {
           const code = codeOfStatus(taskStatus);
-          this.stats.recordFailure(code, executionTimeMs, waitTimeMs, true);
-          fn.version.failed++;
-          this.finish(block, index);
+          stats.recordFailure(code, executionTimeMs, waitTimeMs, true);
+          taskFn.version.failed++;
           block.fail(index, code, error, executionTimeMs);
           if (listening) this.emitComplete(block, index, waitTimeMs, executionTimeMs, undefined, code, error);
+        }
+        if (block !== flushed) {
+          flushed?.flush();
+          flushed = block;
         }
       }
       if (entry.next === indices.length) handle.pipeline.shift();
     }
+    if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
+    flushed?.flush();
     handle.acknowledge(count);
     handle.heapBytes = message.heapBytes;
     handle.recordMemory(message.memory);
     this.afterProgress(handle);
+  }
+
+  /** Applies what a run of settled tasks of one function did: learnt run time, module counts. */
+  private account(fn: FunctionRef, tasks: number, succeeded: number, totalMs: number): void {
+    const meanMs = totalMs / tasks;
+    fn.meanRunMs = fn.meanRunMs < 0 ? meanMs : fn.meanRunMs * 0.8 + meanMs * 0.2;
+    const version = fn.version;
+    version.completed += succeeded;
+    version.pending -= tasks;
+    if (version.pending === 0 && !version.active) this.unload(version);
   }
 
   /** Bookkeeping common to every settled task; the block is told by the caller. */
@@ -251,6 +276,7 @@ export class Scheduler implements WorkerHandleEvents {
     if (fn !== undefined) fn.version.failed++;
     this.finish(block, index);
     block.fail(index, code, message, executionTimeMs);
+    block.flush();
     if (this.emitter.listenerCount('taskComplete') > 0) {
       this.emitComplete(
         block,
@@ -297,6 +323,7 @@ export class Scheduler implements WorkerHandleEvents {
   refusedInBlock(block: TaskBlock, index: number, error: WasmPoolError): void {
     this.stats.recordFailure(error.code, 0, 0, false);
     block.fail(index, error.code, error.message, 0);
+    block.flush();
     if (this.emitter.listenerCount('taskComplete') > 0)
       this.emitComplete(block, index, 0, 0, undefined, error.code, error.message);
   }

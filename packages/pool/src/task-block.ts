@@ -51,6 +51,9 @@ export abstract class TaskBlock {
     return this.timeouts?.[index] ?? this.timeoutMs;
   }
 
+  /** Reports what `succeed()` and `fail()` delivered since the last call (batch progress). */
+  flush(): void {}
+
   /** Delivers a success. The caller has checked that the task was not settled yet. */
   abstract succeed(index: number, output: unknown, executionTimeMs: number): void;
   /** Delivers a failure. The caller has checked that the task was not settled yet. */
@@ -60,7 +63,6 @@ export abstract class TaskBlock {
 /** The tasks of one `runBatch()` call: results in input order, one promise for all. */
 export class BatchBlock extends TaskBlock {
   readonly results: WasmResult[];
-  private done = 0;
 
   constructor(
     timeoutMs: number,
@@ -82,7 +84,7 @@ export class BatchBlock extends TaskBlock {
 
   succeed(index: number, output: unknown, executionTimeMs: number): void {
     this.results[index] = { id: this.taskId(index), success: true, output, executionTimeMs };
-    this.progress();
+    this.done++;
   }
 
   fail(index: number, code: ErrorCode, message: string, executionTimeMs: number): void {
@@ -92,11 +94,22 @@ export class BatchBlock extends TaskBlock {
       error: { code, message },
       executionTimeMs,
     };
-    this.progress();
+    this.done++;
   }
 
-  private progress(): void {
+  /**
+   * A successful numeric result, written straight into `results` (the hot path of big batches).
+   * `flush()` must follow, as after `succeed()` and `fail()`.
+   */
+  succeedNumber(index: number, output: number, executionTimeMs: number): void {
+    const id = this.tasks[index]?.id;
+    this.results[index] = { id: id ?? String(this.idBase + index), success: true, output, executionTimeMs };
     this.done++;
+  }
+
+  override flush(): void {
+    if (this.done === this.reported) return;
+    this.reported = this.done;
     if (this.onProgress !== undefined) {
       try {
         this.onProgress(this.done, this.results.length);
@@ -106,6 +119,10 @@ export class BatchBlock extends TaskBlock {
     }
     if (this.done === this.results.length) this.resolve(this.results);
   }
+
+  /** Tasks settled, and how many of them onProgress has been told about. */
+  private done = 0;
+  private reported = 0;
 }
 
 /** The `run()` calls of one tick, each with its own promise. */
