@@ -85,7 +85,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     for (const version of versions) registry.activate(version);
     const pool = new WasmPool(resolved, registry);
     const starts: Promise<void>[] = [];
-    for (let i = 0; i < resolved.minWorkers; i++) starts.push(pool.scheduler.spawn());
+    for (let i = 0; i < resolved.minWorkers; i++) starts.push(pool.scheduler.workers.spawn());
     const outcomes = await Promise.allSettled(starts);
     const failure = outcomes.find(
       (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected',
@@ -125,7 +125,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
           `the queue holds ${scheduler.queued} tasks, its limit (maxQueue)`,
         );
       }
-      scheduler.retryStarts();
+      scheduler.workers.retryStarts();
       let block = this.openBlock;
       if (block === undefined) {
         block = this.openBlock = new RunBlock(this.options.taskTimeoutMs, 16);
@@ -173,7 +173,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     }
     const signal = options?.signal;
     const scheduler = this.scheduler;
-    scheduler.retryStarts();
+    scheduler.workers.retryStarts();
     return new Promise<WasmResult<T>[]>((resolve) => {
       let onAbort: (() => void) | undefined;
       // A copy, so that changes to the caller's array do not reach tasks still waiting.
@@ -249,9 +249,9 @@ export class WasmPool extends EventEmitter<PoolEvents> {
   async registerModule(name: string, spec: ModuleSpec): Promise<ModuleInfo> {
     if (this.closing !== undefined) throw new WasmPoolError('POOL_CLOSED', 'the pool is closed');
     const version = await this.registry.prepare(name, spec);
-    await this.scheduler.load(version);
+    await this.scheduler.modules.load(version);
     const previous = this.registry.activate(version);
-    if (previous !== undefined) this.scheduler.releaseIfUnused(previous);
+    if (previous !== undefined) this.scheduler.modules.release(previous);
     return { ...version.info };
   }
 
@@ -262,7 +262,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
   async unregisterModule(name: string): Promise<boolean> {
     const version = this.registry.deactivate(name);
     if (version === undefined) return false;
-    this.scheduler.releaseIfUnused(version);
+    this.scheduler.modules.release(version);
     return true;
   }
 

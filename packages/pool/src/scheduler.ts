@@ -4,11 +4,14 @@ import { WasmPoolError, type ErrorCode } from './errors';
 import { BatchEncoder } from './encoder';
 import type { ResolvedOptions } from './options';
 import { SliceQueue } from './queue';
-import type { FunctionRef, ModuleRegistry, ModuleVersion } from './registry';
+import type { FunctionRef, ModuleRegistry } from './registry';
 import { StatsCollector } from './stats';
 import { BatchBlock, TaskState, type TaskBlock } from './task-block';
+import { ModuleLoader } from './module-loader';
+import { snapshotPool } from './snapshot';
 import type { PoolEvents, PoolStats, WasmResult, WasmTask, WorkerExitReason } from './types';
-import { WorkerHandle, blockAt, type RunningTask, type WorkerHandleEvents } from './worker-handle';
+import { blockAt, type RunningTask, type WorkerHandle } from './worker-handle';
+import { Workforce, type WorkforceHost } from './workforce';
 
 /** Messages a worker may have in hand: one running, one waiting, so it never waits for us. */
 const PIPELINE_DEPTH = 2;
@@ -16,9 +19,6 @@ const PIPELINE_DEPTH = 2;
 const TARGET_MESSAGE_MS = 2;
 const MAX_MESSAGE_TASKS = 4096;
 const FIRST_MESSAGE_TASKS = 16;
-/** Workers that die this many times in a row while starting stop the pool from restarting them. */
-const MAX_START_FAILURES = 3;
-
 const timeOrigin = performance.timeOrigin;
 
 /** A task to settle with a given failure when its worker is taken down. */
@@ -36,21 +36,19 @@ interface Target {
  * task exactly once from what the workers report or from what happens to them, and grows, shrinks
  * and replaces workers.
  */
-export class Scheduler implements WorkerHandleEvents {
+export class Scheduler implements WorkforceHost {
   readonly queue = new SliceQueue();
   readonly stats = new StatsCollector();
-  readonly handles = new Set<WorkerHandle>();
+  readonly workers: Workforce;
   queued = 0;
   inflight = 0;
   closing = false;
   destroyed = false;
   private readonly encoder = new BatchEncoder();
-  private nextWorkerId = 1;
   private flushScheduled = false;
-  private startFailures = 0;
   private idleWaiters: (() => void)[] = [];
   /** Task counts of module versions no longer loaded, by module name. */
-  private readonly retiredCounts = new Map<string, { completed: number; failed: number }>();
+  readonly modules: ModuleLoader;
   /** Called before every dispatch (the pool seals its open run() block there). */
   beforeFlush: () => void = () => undefined;
 
@@ -58,7 +56,26 @@ export class Scheduler implements WorkerHandleEvents {
     private readonly options: ResolvedOptions,
     private readonly registry: ModuleRegistry,
     private readonly emitter: EventEmitter<PoolEvents>,
-  ) {}
+  ) {
+    this.workers = new Workforce(options, registry, emitter, this.stats, this);
+    this.modules = new ModuleLoader(registry, this.workers.handles);
+  }
+
+  /** A new worker is ready: give it work. */
+  workerReady(handle: WorkerHandle): void {
+    if (this.destroyed) return;
+    this.dispatch();
+    if (handle.inflight === 0) this.workers.startIdleTimer(handle);
+  }
+
+  workerIdle(handle: WorkerHandle): void {
+    this.retire(handle, 'idle');
+  }
+
+  startsFailing(error: WasmPoolError): void {
+    for (const slice of this.queue.drain())
+      this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
+  }
 
   // ---- submission and dispatch ----
 
@@ -72,7 +89,7 @@ export class Scheduler implements WorkerHandleEvents {
     this.flushScheduled = false;
     this.beforeFlush();
     this.dispatch();
-    this.ensureWorkers();
+    this.workers.ensure();
   };
 
   private dispatch(): void {
@@ -80,7 +97,7 @@ export class Scheduler implements WorkerHandleEvents {
     if (this.queue.empty) return;
     const hadQueued = this.queued > 0;
     let ready = 0;
-    for (const handle of this.handles) if (handle.phase === 'ready' && handle.accepting) ready++;
+    for (const handle of this.workers.handles) if (handle.phase === 'ready' && handle.accepting) ready++;
     while (!this.queue.empty) {
       const handle = this.pickWorker();
       if (handle === undefined) break;
@@ -92,7 +109,7 @@ export class Scheduler implements WorkerHandleEvents {
 
   private pickWorker(): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
-    for (const handle of this.handles) {
+    for (const handle of this.workers.handles) {
       if (handle.phase !== 'ready' || !handle.accepting || handle.pipeline.length >= PIPELINE_DEPTH) continue;
       if (best === undefined || handle.inflight < best.inflight) best = handle;
     }
@@ -217,7 +234,7 @@ export class Scheduler implements WorkerHandleEvents {
     const version = fn.version;
     version.completed += succeeded;
     version.pending -= tasks;
-    if (version.pending === 0 && !version.active) this.unload(version);
+    this.modules.release(version);
   }
 
   /** Bookkeeping common to every settled task; the block is told by the caller. */
@@ -225,7 +242,7 @@ export class Scheduler implements WorkerHandleEvents {
     block.states[index] = TaskState.settled;
     block.unsettled--;
     const version = block.fns[index]?.version;
-    if (version !== undefined && --version.pending === 0 && !version.active) this.unload(version);
+    if (version !== undefined && --version.pending === 0) this.modules.release(version);
   }
 
   private emitComplete(
@@ -299,10 +316,10 @@ export class Scheduler implements WorkerHandleEvents {
     }
     if (handle.inflight === 0) {
       if (!handle.accepting) this.retire(handle, handle.retireReason ?? 'recycled');
-      else this.startIdleTimer(handle);
+      else this.workers.startIdleTimer(handle);
     }
     this.dispatch();
-    this.ensureWorkers();
+    this.workers.ensure();
     this.checkIdle();
   }
 
@@ -328,50 +345,11 @@ export class Scheduler implements WorkerHandleEvents {
       this.emitComplete(block, index, 0, 0, undefined, error.code, error.message);
   }
 
-  // ---- modules ----
-
-  /** Sends a new module version to every worker; resolves when all have instantiated it. */
-  async load(version: ModuleVersion): Promise<void> {
-    this.registry.stage(version);
-    const loading: Promise<void>[] = [];
-    let loaded = 0;
-    let death: Error | undefined;
-    for (const handle of this.handles) {
-      if (handle.moduleIds.has(version.id)) continue;
-      handle.moduleIds.add(version.id);
-      loading.push(
-        handle.load({ type: 'load', modules: [version.load] }).then(
-          () => void loaded++,
-          (error: Error) => {
-            if (handle.phase !== 'dead') throw error;
-            death = error;
-          },
-        ),
-      );
-    }
-    try {
-      await Promise.all(loading);
-      // Workers died loading it and none loaded it: the module (its host imports) kills workers.
-      if (death !== undefined && loaded === 0) {
-        throw new Error(`module '${version.name}': every worker died loading it (${death.message})`);
-      }
-    } catch (error) {
-      this.registry.drop(version);
-      for (const handle of this.handles) handle.send({ type: 'unload', ids: [version.id] });
-      throw new WasmPoolError('INVALID_MODULE', (error as Error).message, { cause: error });
-    }
-  }
-
-  /** Unloads a version that is no longer active once no accepted task needs it. */
-  releaseIfUnused(version: ModuleVersion): void {
-    if (!version.active && version.pending === 0) this.unload(version);
-  }
-
   // ---- aborts and deadlines ----
 
   /** Stops every unsettled task of a block (a batch whose signal fired). */
   abortBlock(block: TaskBlock, message: string): void {
-    for (const handle of [...this.handles]) {
+    for (const handle of [...this.workers.handles]) {
       const running = handle.runningTask();
       if (running !== undefined && running.block === block) {
         this.retire(handle, 'aborted', {
@@ -394,7 +372,7 @@ export class Scheduler implements WorkerHandleEvents {
   /** Stops one task: out of the queue if it waits, its worker ended if it runs. */
   abort(block: TaskBlock, index: number, message: string): void {
     if (block.states[index] === TaskState.dispatched) {
-      for (const handle of this.handles) {
+      for (const handle of this.workers.handles) {
         const running = handle.runningTask();
         if (running !== undefined && running.block === block && running.index === index) {
           this.retire(handle, 'aborted', {
@@ -425,7 +403,7 @@ export class Scheduler implements WorkerHandleEvents {
 
   exit(handle: WorkerHandle, reason: string, starting: boolean): void {
     // A worker that dies before it is ready is handled where its start is awaited.
-    if (starting || !this.handles.has(handle)) return;
+    if (starting || !this.workers.handles.has(handle)) return;
     const running = handle.runningTask();
     const target: Target | undefined =
       running === undefined
@@ -446,8 +424,7 @@ export class Scheduler implements WorkerHandleEvents {
    * `target`, which fails. Then the pool is topped up.
    */
   retire(handle: WorkerHandle, reason: WorkerExitReason, target?: Target): void {
-    if (!this.handles.delete(handle)) return;
-    this.updateWorkerCount();
+    if (!this.workers.remove(handle)) return;
     if (handle.phase !== 'dead') void handle.terminate();
     let back: { block: TaskBlock; indices: number[] } | undefined;
     const again: { block: TaskBlock; indices: number[] }[] = [];
@@ -478,111 +455,10 @@ export class Scheduler implements WorkerHandleEvents {
     if (reason !== 'idle' && reason !== 'shutdown') this.stats.workerRestarts++;
     this.emitter.emit('workerExit', handle.id, reason);
     if (!this.destroyed) {
-      this.ensureWorkers();
+      this.workers.ensure();
       this.dispatch();
     }
     this.checkIdle();
-  }
-
-  private startIdleTimer(handle: WorkerHandle): void {
-    if (handle.idleTimer !== undefined || this.closing) return;
-    if (this.acceptingWorkers() <= this.options.minWorkers) return;
-    handle.idleTimer = setTimeout(() => {
-      handle.idleTimer = undefined;
-      if (handle.inflight === 0 && this.acceptingWorkers() > this.options.minWorkers)
-        this.retire(handle, 'idle');
-    }, this.options.idleTimeoutMs);
-    handle.idleTimer.unref();
-  }
-
-  private acceptingWorkers(): number {
-    let count = 0;
-    for (const handle of this.handles) if (handle.accepting) count++;
-    return count;
-  }
-
-  /** Starts workers up to minWorkers, and more (up to maxWorkers) while tasks wait. */
-  ensureWorkers(): void {
-    if (this.destroyed || this.startFailures >= MAX_START_FAILURES) return;
-    let accepting = 0;
-    let starting = 0;
-    for (const handle of this.handles) {
-      if (handle.accepting) accepting++;
-      if (handle.phase === 'starting') starting++;
-    }
-    let wanted = this.closing ? 0 : Math.max(0, this.options.minWorkers - accepting);
-    if (this.queued > 0) {
-      const room = this.options.maxWorkers - this.handles.size;
-      wanted = Math.max(wanted, Math.min(room, this.queued - starting, accepting === 0 ? 1 : room));
-    }
-    for (let i = 0; i < wanted && this.handles.size < this.options.maxWorkers; i++) {
-      // Failures to start are counted in spawn(); nobody awaits these.
-      this.spawn().catch(() => undefined);
-    }
-  }
-
-  /** Starts a worker; resolves when it is ready, rejects if it fails to start. */
-  spawn(): Promise<void> {
-    const handle = new WorkerHandle(
-      this.nextWorkerId++,
-      this.registry.loads(),
-      this.options.resourceLimits,
-      this,
-    );
-    this.handles.add(handle);
-    const timer = setTimeout(() => {
-      if (handle.phase === 'starting') {
-        void handle.terminate();
-        this.handles.delete(handle);
-        this.onStartFailure(
-          handle.id,
-          `worker ${handle.id} was not ready within ${this.options.workerStartTimeoutMs} ms`,
-        );
-      }
-    }, this.options.workerStartTimeoutMs);
-    timer.unref();
-    return handle.ready.then(
-      () => {
-        clearTimeout(timer);
-        if (!this.handles.has(handle)) return;
-        this.startFailures = 0;
-        this.updateWorkerCount();
-        this.emitter.emit('workerCreate', handle.id);
-        if (this.destroyed) return;
-        this.dispatch();
-        if (handle.inflight === 0) this.startIdleTimer(handle);
-      },
-      (error: Error) => {
-        clearTimeout(timer);
-        if (this.handles.delete(handle)) {
-          void handle.terminate();
-          this.onStartFailure(handle.id, error.message);
-        }
-        throw error;
-      },
-    );
-  }
-
-  private onStartFailure(workerId: number, reason: string): void {
-    this.startFailures++;
-    this.emitter.emit('workerExit', workerId, 'startup-failed');
-    if (this.startFailures < MAX_START_FAILURES) {
-      this.ensureWorkers();
-      return;
-    }
-    const error = new WasmPoolError(
-      'WORKER_CRASHED',
-      `workers keep dying while starting (${this.startFailures} in a row); last: ${reason}`,
-    );
-    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
-    // Fail what waits instead of restarting forever; the next submission tries again.
-    for (const slice of this.queue.drain())
-      this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
-  }
-
-  /** A new submission after start failures gets a fresh chance to start workers. */
-  retryStarts(): void {
-    if (this.startFailures >= MAX_START_FAILURES) this.startFailures = 0;
   }
 
   private failSlice(
@@ -594,24 +470,6 @@ export class Scheduler implements WorkerHandleEvents {
   ): void {
     for (let at = start; at < end; at++) {
       this.settleFailure(block, indices === null ? at : (indices[at] as number), error.code, error.message);
-    }
-  }
-
-  private updateWorkerCount(): void {
-    let ready = 0;
-    for (const handle of this.handles) if (handle.phase === 'ready') ready++;
-    this.stats.setWorkers(ready);
-  }
-
-  private unload(version: ModuleVersion): void {
-    this.registry.drop(version);
-    const counts = this.retiredCounts.get(version.name) ?? { completed: 0, failed: 0 };
-    counts.completed += version.completed;
-    counts.failed += version.failed;
-    this.retiredCounts.set(version.name, counts);
-    for (const handle of this.handles) {
-      handle.memory.delete(version.id);
-      handle.send({ type: 'unload', ids: [version.id] });
     }
   }
 
@@ -637,7 +495,7 @@ export class Scheduler implements WorkerHandleEvents {
         this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
     }
     const ending: Promise<number>[] = [];
-    for (const handle of [...this.handles]) {
+    for (const handle of [...this.workers.handles]) {
       if (error !== undefined) {
         for (const entry of handle.pipeline) {
           for (let at = entry.next; at < entry.indices.length; at++) {
@@ -646,11 +504,10 @@ export class Scheduler implements WorkerHandleEvents {
         }
       }
       handle.pipeline.length = 0;
-      this.handles.delete(handle);
+      this.workers.remove(handle);
       ending.push(handle.terminate());
       this.emitter.emit('workerExit', handle.id, 'shutdown');
     }
-    this.updateWorkerCount();
     await Promise.all(ending);
     this.checkIdle();
   }
@@ -658,48 +515,13 @@ export class Scheduler implements WorkerHandleEvents {
   // ---- stats ----
 
   snapshot(): PoolStats {
-    let idle = 0;
-    let busy = 0;
-    let starting = 0;
-    let running = 0;
-    let handed = 0;
-    const memoryById = new Map<number, { bytes: number; instances: number }>();
-    for (const handle of this.handles) {
-      if (handle.phase === 'starting') starting++;
-      else if (handle.busy) busy++;
-      else idle++;
-      if (handle.inflight > 0) {
-        // Sent to the worker but not started yet counts as queued; only what executes is running.
-        const progress = handle.progress();
-        const executing = progress.running ? 1 : 0;
-        running += executing;
-        handed += Math.max(0, handle.inflight - progress.started);
-      }
-      for (const [id, bytes] of handle.memory) {
-        const entry = memoryById.get(id) ?? { bytes: 0, instances: 0 };
-        entry.bytes += bytes;
-        entry.instances++;
-        memoryById.set(id, entry);
-      }
-    }
-    const modules: PoolStats['modules'] = {};
-    for (const [name, counts] of this.retiredCounts)
-      modules[name] = { memoryBytes: 0, instances: 0, ...counts };
-    for (const version of this.registry.versions()) {
-      const memory = memoryById.get(version.id);
-      const current = modules[version.name] ?? { memoryBytes: 0, instances: 0, completed: 0, failed: 0 };
-      current.memoryBytes += memory?.bytes ?? 0;
-      current.instances += memory?.instances ?? 0;
-      current.completed += version.completed;
-      current.failed += version.failed;
-      modules[version.name] = current;
-    }
-    return this.stats.snapshot({
-      workers: { total: idle + busy + starting, idle, busy, starting },
-      queued: this.queued + handed,
-      running,
-      modules,
-    });
+    return snapshotPool(
+      this.workers.handles,
+      this.registry.versions(),
+      this.modules.retiredCounts,
+      this.stats,
+      this.queued,
+    );
   }
 }
 
