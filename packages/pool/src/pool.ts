@@ -148,7 +148,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
         scheduler.scheduleFlush();
       });
     } catch (error) {
-      this.scheduler.refused(task, error as WasmPoolError);
+      if (error instanceof WasmPoolError) this.scheduler.refused(task, error);
       return Promise.reject(error as Error);
     }
   }
