@@ -18,7 +18,9 @@ import {
  * caller often comes within tens of µs, and no thread has to be woken by the kernel), then blocked
  * in Atomics.wait for up to IDLE_WAIT_MS (the pool notifies it). It goes back to its event loop,
  * where timers and the callbacks of asynchronous host imports run, when nothing came, and at least
- * every DRAIN_BUDGET_MS. This halves the round trip of a lone task on this project's machine.
+ * every DRAIN_BUDGET_MS. This halves the round trip of a lone task on this project's machine. Spinning
+ * stops while messages come slower than SPIN_MS, so that a waiting worker does not take a core from
+ * the main thread that is preparing its next message.
  */
 const SPIN_MS = 0.1;
 const IDLE_WAIT_MS = 2;
@@ -81,6 +83,9 @@ function receive(message: ToWorker): void {
   if (step !== undefined) track(step);
 }
 
+/** Spinning pays only while messages come within SPIN_MS; a longer wait turns it off until they do. */
+let spinning = true;
+
 function drain(): void {
   const until = performance.now() + DRAIN_BUDGET_MS;
   while (chain === undefined && performance.now() < until) {
@@ -90,14 +95,18 @@ function drain(): void {
       receive(next.message as ToWorker);
       continue;
     }
-    // Spin briefly first (a message often follows within tens of µs), then block.
-    const spinUntil = performance.now() + SPIN_MS;
-    while (Atomics.load(status, Status.WAKE) === wake && performance.now() < spinUntil);
-    if (Atomics.load(status, Status.WAKE) !== wake) continue;
+    if (spinning) {
+      const spinUntil = performance.now() + SPIN_MS;
+      while (Atomics.load(status, Status.WAKE) === wake && performance.now() < spinUntil);
+      if (Atomics.load(status, Status.WAKE) !== wake) continue;
+      spinning = false;
+    }
+    const waitStart = performance.now();
     Atomics.store(status, Status.WAITING, 1);
     const woke = Atomics.wait(status, Status.WAKE, wake, IDLE_WAIT_MS);
     Atomics.store(status, Status.WAITING, 0);
     if (woke === 'timed-out') return;
+    if (performance.now() - waitStart < SPIN_MS) spinning = true;
   }
 }
 
