@@ -1,3 +1,5 @@
+import type { PeerWorkerData } from '../peer-worker';
+import { PEER_WORKER } from '../paths';
 /**
  * What piscina and tinypool share (tinypool is a fork of piscina with the same run() API): the task shapes
  * sent to peer-worker.js and the workload loops on top of `run(task, { name })`.
@@ -137,4 +139,18 @@ export async function peerReplace(create: () => PeerPool, workers: number): Prom
   } finally {
     await pool.destroy();
   }
+}
+
+/**
+ * The options piscina and tinypool (the same API) get: a fixed pool (`minThreads = maxThreads`), an explicit
+ * `idleTimeout` (piscina's README tip against worker churn), defaults otherwise.
+ */
+export function peerOptions(workers: number, modules: PeerWorkerData['modules']) {
+  return {
+    filename: PEER_WORKER,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: 60_000,
+    workerData: { modules } satisfies PeerWorkerData,
+  };
 }

@@ -4,29 +4,18 @@
  * worker churn), and the defaults otherwise (Atomics on, one task per worker at a time, unbounded queue).
  */
 import { Piscina } from 'piscina';
-import { PEER_WORKER } from '../paths';
 import type { PeerWorkerData } from '../peer-worker';
-import { peerColdStart, peerReplace, peerRunning, type PeerPool } from './peer';
+import { peerColdStart, peerOptions, peerReplace, peerRunning, type PeerPool } from './peer';
 import type { Contender } from './types';
 
-function options(workers: number, modules: PeerWorkerData['modules']) {
-  return {
-    filename: PEER_WORKER,
-    minThreads: workers,
-    maxThreads: workers,
-    idleTimeout: 60_000,
-    workerData: { modules } satisfies PeerWorkerData,
-  };
-}
-
 function create(workers: number, modules: PeerWorkerData['modules']): PeerPool {
-  return new Piscina(options(workers, modules));
+  return new Piscina(peerOptions(workers, modules));
 }
 
 export const piscina: Contender = {
   name: 'piscina',
   describe(workers) {
-    const { filename: _f, workerData: _w, ...rest } = options(workers, {});
+    const { filename: _f, workerData: _w, ...rest } = peerOptions(workers, {});
     return { version: Piscina.version, ...rest, atomics: 'sync (default)', concurrentTasksPerWorker: 1 };
   },
   async start(ctx) {

@@ -3,9 +3,8 @@
  * an explicit `idleTimeout`, defaults otherwise (worker_threads runtime, Atomics on, isolateWorkers off).
  */
 import type { Tinypool as TinypoolClass } from 'tinypool' with { 'resolution-mode': 'import' };
-import { PEER_WORKER } from '../paths';
 import type { PeerWorkerData } from '../peer-worker';
-import { peerColdStart, peerRunning, type PeerPool } from './peer';
+import { peerColdStart, peerOptions, peerRunning, type PeerPool } from './peer';
 import type { Contender } from './types';
 
 // tinypool is ESM-only. Node 20.19+ can require() it synchronously. Node's own require is used (taken from
@@ -22,25 +21,15 @@ function load(): { Tinypool: typeof TinypoolClass; version: string } {
   return loaded;
 }
 
-function options(workers: number, modules: PeerWorkerData['modules']) {
-  return {
-    filename: PEER_WORKER,
-    minThreads: workers,
-    maxThreads: workers,
-    idleTimeout: 60_000,
-    workerData: { modules } satisfies PeerWorkerData,
-  };
-}
-
 function create(workers: number, modules: PeerWorkerData['modules']): PeerPool {
   const { Tinypool } = load();
-  return new Tinypool(options(workers, modules));
+  return new Tinypool(peerOptions(workers, modules));
 }
 
 export const tinypool: Contender = {
   name: 'tinypool',
   describe(workers) {
-    const { filename: _f, workerData: _w, ...rest } = options(workers, {});
+    const { filename: _f, workerData: _w, ...rest } = peerOptions(workers, {});
     return {
       version: load().version,
       ...rest,
