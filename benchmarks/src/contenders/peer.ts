@@ -1,11 +1,10 @@
-import type { PeerWorkerData } from '../peer-worker';
-import { PEER_WORKER } from '../paths';
 /**
  * What piscina and tinypool share (tinypool is a fork of piscina with the same run() API): the task shapes
  * sent to peer-worker.js and the workload loops on top of `run(task, { name })`.
  */
 import { performance } from 'node:perf_hooks';
-import type { AddTask } from '../peer-worker';
+import { PEER_WORKER } from '../paths';
+import type { AddTask, PeerWorkerData } from '../peer-worker';
 import {
   addA,
   addB,
