@@ -14,6 +14,7 @@ import {
   type ColdStartResult,
   type ReplaceResult,
   type Running,
+  type StartContext,
 } from './types';
 
 /** The part of the piscina/tinypool API the benchmarks use. */
@@ -152,4 +153,12 @@ export function peerOptions(workers: number, modules: PeerWorkerData['modules'])
     idleTimeout: 60_000,
     workerData: { modules } satisfies PeerWorkerData,
   };
+}
+
+/** The modules a workload needs, as the peer worker loads them. */
+export function peerModules(ctx: StartContext): PeerWorkerData['modules'] {
+  const modules: PeerWorkerData['modules'] = {};
+  if (ctx.load.includes('math')) modules.math = ctx.modules.math;
+  if (ctx.load.includes('sha256')) modules.sha256 = ctx.modules.sha256;
+  return modules;
 }

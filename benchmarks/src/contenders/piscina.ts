@@ -5,7 +5,7 @@
  */
 import { Piscina } from 'piscina';
 import type { PeerWorkerData } from '../peer-worker';
-import { peerColdStart, peerOptions, peerReplace, peerRunning, type PeerPool } from './peer';
+import { peerColdStart, peerModules, peerOptions, peerReplace, peerRunning, type PeerPool } from './peer';
 import type { Contender } from './types';
 
 function create(workers: number, modules: PeerWorkerData['modules']): PeerPool {
@@ -18,12 +18,7 @@ export const piscina: Contender = {
     const { filename: _f, workerData: _w, ...rest } = peerOptions(workers, {});
     return { version: Piscina.version, ...rest, atomics: 'sync (default)', concurrentTasksPerWorker: 1 };
   },
-  async start(ctx) {
-    const modules: PeerWorkerData['modules'] = {};
-    if (ctx.load.includes('math')) modules.math = ctx.modules.math;
-    if (ctx.load.includes('sha256')) modules.sha256 = ctx.modules.sha256;
-    return peerRunning(create(ctx.workers, modules));
-  },
+  start: async (ctx) => peerRunning(create(ctx.workers, peerModules(ctx))),
   coldStart: (ctx) => peerColdStart(() => create(ctx.workers, { large: ctx.modules.large })),
   replaceKilledWorker: (ctx) =>
     peerReplace(() => create(ctx.workers, { math: ctx.modules.math }), ctx.workers),

@@ -4,7 +4,7 @@
  */
 import type { Tinypool as TinypoolClass } from 'tinypool' with { 'resolution-mode': 'import' };
 import type { PeerWorkerData } from '../peer-worker';
-import { peerColdStart, peerOptions, peerRunning, type PeerPool } from './peer';
+import { peerColdStart, peerModules, peerOptions, peerRunning, type PeerPool } from './peer';
 import type { Contender } from './types';
 
 // tinypool is ESM-only. Node 20.19+ can require() it synchronously. Node's own require is used (taken from
@@ -39,12 +39,7 @@ export const tinypool: Contender = {
         'not measured: a worker that exits (process.exit) is not noticed, its task never settles',
     };
   },
-  async start(ctx) {
-    const modules: PeerWorkerData['modules'] = {};
-    if (ctx.load.includes('math')) modules.math = ctx.modules.math;
-    if (ctx.load.includes('sha256')) modules.sha256 = ctx.modules.sha256;
-    return peerRunning(create(ctx.workers, modules));
-  },
+  start: async (ctx) => peerRunning(create(ctx.workers, peerModules(ctx))),
   coldStart: (ctx) => peerColdStart(() => create(ctx.workers, { large: ctx.modules.large })),
   // No replaceKilledWorker: tinypool 2.2 listens for a worker thread's 'error' but not its 'exit' (only its
   // child_process runtime does), so a task whose worker calls process.exit() never settles and the dead

@@ -42,7 +42,7 @@ export function registerStatGauges(
 
   const queueDepth = new Gauge({
     name: `${prefix}queue_depth`,
-    help: "Tasks accepted and waiting in the pool's queue, not yet handed to a worker.",
+    help: "Tasks accepted and not started yet: in the pool's queue, or handed to a worker behind its current task.",
     registers,
     collect() {
       this.set(stats().queued);
@@ -51,7 +51,7 @@ export function registerStatGauges(
 
   const running = new Gauge({
     name: `${prefix}tasks_running`,
-    help: "Tasks handed to workers and not yet settled (running, or next in a worker's pipeline).",
+    help: 'Tasks executing in a worker now (at most one per worker).',
     registers,
     collect() {
       this.set(stats().running);

@@ -198,8 +198,8 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       let lastFn: ReturnType<typeof findFunction> | undefined;
       const refused: [number, WasmPoolError][] = [];
       const { fns, outputs, states } = block;
-      for (let i = 0; i < tasks.length; i++) {
-        const task = tasks[i] as WasmTask;
+      for (let i = 0; i < block.tasks.length; i++) {
+        const task = block.tasks[i] as WasmTask;
         try {
           let fn = lastFn;
           if (
@@ -239,6 +239,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
         scheduler.scheduleFlush();
       }
       for (const [index, error] of refused) scheduler.refusedInBlock(block, index, error);
+      if (refused.length > 0) block.flush();
     });
   }
 

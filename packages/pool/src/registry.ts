@@ -405,10 +405,6 @@ export class ModuleRegistry {
     return this.byName.get(name);
   }
 
-  byVersionId(id: number): ModuleVersion | undefined {
-    return this.byId.get(id);
-  }
-
   /** Every version a new worker must load. */
   loads(): ModuleLoad[] {
     return [...this.byId.values()].map((version) => version.load);

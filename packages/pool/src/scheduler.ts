@@ -47,7 +47,6 @@ export class Scheduler implements WorkforceHost {
   private readonly encoder = new BatchEncoder();
   private flushScheduled = false;
   private idleWaiters: (() => void)[] = [];
-  /** Task counts of module versions no longer loaded, by module name. */
   readonly modules: ModuleLoader;
   /** Called before every dispatch (the pool seals its open run() block there). */
   beforeFlush: () => void = () => undefined;
@@ -73,8 +72,7 @@ export class Scheduler implements WorkforceHost {
   }
 
   startsFailing(error: WasmPoolError): void {
-    for (const slice of this.queue.drain())
-      this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
+    this.failQueued(error);
   }
 
   // ---- submission and dispatch ----
@@ -87,7 +85,6 @@ export class Scheduler implements WorkforceHost {
 
   readonly flush = (): void => {
     this.flushScheduled = false;
-    this.beforeFlush();
     this.dispatch();
     this.workers.ensure();
   };
@@ -237,14 +234,6 @@ export class Scheduler implements WorkforceHost {
     this.modules.release(version);
   }
 
-  /** Bookkeeping common to every settled task; the block is told by the caller. */
-  private finish(block: TaskBlock, index: number): void {
-    block.states[index] = TaskState.settled;
-    block.unsettled--;
-    const version = block.fns[index]?.version;
-    if (version !== undefined && --version.pending === 0) this.modules.release(version);
-  }
-
   private emitComplete(
     block: TaskBlock,
     index: number,
@@ -286,24 +275,19 @@ export class Scheduler implements WorkforceHost {
     if (state === TaskState.settled) return;
     if (state === TaskState.queued) this.queued--;
     else if (state === TaskState.dispatched) this.inflight--;
-    const fn = block.fns[index];
+    block.states[index] = TaskState.settled;
+    block.unsettled--;
     const waitTimeMs = Math.max(0, performance.now() - block.acceptedAt - executionTimeMs);
-    const ran = executionTimeMs > 0;
-    this.stats.recordFailure(code, executionTimeMs, waitTimeMs, ran);
-    if (fn !== undefined) fn.version.failed++;
-    this.finish(block, index);
+    this.stats.recordFailure(code, executionTimeMs, waitTimeMs, executionTimeMs > 0);
+    const version = block.fns[index]?.version;
+    if (version !== undefined) {
+      version.failed++;
+      if (--version.pending === 0) this.modules.release(version);
+    }
     block.fail(index, code, message, executionTimeMs);
     block.flush();
     if (this.emitter.listenerCount('taskComplete') > 0) {
-      this.emitComplete(
-        block,
-        index,
-        ran ? waitTimeMs : waitTimeMs,
-        executionTimeMs,
-        undefined,
-        code,
-        message,
-      );
+      this.emitComplete(block, index, waitTimeMs, executionTimeMs, undefined, code, message);
     }
     this.checkIdle();
   }
@@ -336,11 +320,10 @@ export class Scheduler implements WorkforceHost {
     }
   }
 
-  /** A batch task refused at submission: it gets its failed result now. */
+  /** A batch task refused at submission: it gets its failed result now (the caller flushes the block). */
   refusedInBlock(block: TaskBlock, index: number, error: WasmPoolError): void {
     this.stats.recordFailure(error.code, 0, 0, false);
     block.fail(index, error.code, error.message, 0);
-    block.flush();
     if (this.emitter.listenerCount('taskComplete') > 0)
       this.emitComplete(block, index, 0, 0, undefined, error.code, error.message);
   }
@@ -351,43 +334,37 @@ export class Scheduler implements WorkforceHost {
   abortBlock(block: TaskBlock, message: string): void {
     for (const handle of [...this.workers.handles]) {
       const running = handle.runningTask();
-      if (running !== undefined && running.block === block) {
-        this.retire(handle, 'aborted', {
-          block,
-          index: running.index,
-          code: 'ABORTED',
-          message,
-          ranMs: ranSince(running),
-        });
-      } else {
-        // Its tasks this worker holds but has not started: skipped there, as for run().
-        handle.cancel(block, undefined);
-      }
+      if (running !== undefined && running.block === block) this.stopAborted(handle, running, message);
+      // Its tasks this worker holds but has not started: skipped there.
+      else handle.cancel(block, undefined);
     }
     for (let index = 0; index < block.size; index++) {
       if (block.states[index] !== TaskState.settled) this.settleFailure(block, index, 'ABORTED', message);
     }
   }
 
-  /** Stops one task: out of the queue if it waits, its worker ended if it runs. */
+  /** Stops one task: out of the queue if it waits, skipped by its worker if handed, its worker ended if it runs. */
   abort(block: TaskBlock, index: number, message: string): void {
     if (block.states[index] === TaskState.dispatched) {
       for (const handle of this.workers.handles) {
         const running = handle.runningTask();
         if (running !== undefined && running.block === block && running.index === index) {
-          this.retire(handle, 'aborted', {
-            block,
-            index,
-            code: 'ABORTED',
-            message,
-            ranMs: ranSince(running),
-          });
+          this.stopAborted(handle, running, message);
           return;
         }
-        handle.cancel(block, index);
+        if (!handle.cancel(block, index)) {
+          // It started between the two reads: stop it as a running task.
+          this.stopAborted(handle, { block, index, startedAt: timeOrigin + performance.now() }, message);
+          return;
+        }
       }
     }
     this.settleFailure(block, index, 'ABORTED', message);
+  }
+
+  private stopAborted(handle: WorkerHandle, running: RunningTask, message: string): void {
+    const { block, index } = running;
+    this.retire(handle, 'aborted', { block, index, code: 'ABORTED', message, ranMs: ranSince(running) });
   }
 
   timeout(handle: WorkerHandle, task: RunningTask): void {
@@ -461,15 +438,12 @@ export class Scheduler implements WorkforceHost {
     this.checkIdle();
   }
 
-  private failSlice(
-    block: TaskBlock,
-    indices: Int32Array | null,
-    start: number,
-    end: number,
-    error: WasmPoolError,
-  ): void {
-    for (let at = start; at < end; at++) {
-      this.settleFailure(block, indices === null ? at : (indices[at] as number), error.code, error.message);
+  /** Fails every task waiting in the queue. */
+  private failQueued(error: WasmPoolError): void {
+    for (const { block, indices, start, end } of this.queue.drain()) {
+      for (let at = start; at < end; at++) {
+        this.settleFailure(block, indices === null ? at : (indices[at] as number), error.code, error.message);
+      }
     }
   }
 
@@ -490,10 +464,7 @@ export class Scheduler implements WorkforceHost {
   /** Ends every worker now, failing what is queued or in flight with `error`. */
   async terminateAll(error?: WasmPoolError): Promise<void> {
     this.destroyed = true;
-    if (error !== undefined) {
-      for (const slice of this.queue.drain())
-        this.failSlice(slice.block, slice.indices, slice.start, slice.end, error);
-    }
+    if (error !== undefined) this.failQueued(error);
     const ending: Promise<number>[] = [];
     for (const handle of [...this.workers.handles]) {
       if (error !== undefined) {

@@ -73,7 +73,6 @@ export class WorkerHandle {
   heapBytes = 0;
   /** Linear memory per module version id, as last reported. */
   readonly memory = new Map<number, number>();
-  idleSince = performance.now();
   idleTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private watchdogDue = Infinity;
@@ -136,13 +135,13 @@ export class WorkerHandle {
     return done;
   }
 
-  dispatch(message: ToWorker, entry: PipelineEntry, transfer?: ArrayBuffer[]): void {
+  /** Sends a batch of tasks and keeps them in the pipeline until their results arrive. */
+  dispatch(message: ToWorker, entry: PipelineEntry): void {
     this.pipeline.push(entry);
     const count = entry.indices.length;
     this.inflight += count;
     this.tasksSent += count;
-    this.worker.postMessage(message, transfer);
-    this.wake();
+    this.send(message);
     const due = now() + entry.minTimeoutMs;
     if (due < this.watchdogDue) this.armWatchdog(entry.minTimeoutMs);
   }
@@ -151,10 +150,7 @@ export class WorkerHandle {
   acknowledge(count: number): void {
     this.inflight -= count;
     this.reported = (this.reported + count) & 0x7fffffff;
-    if (this.inflight === 0) {
-      this.idleSince = performance.now();
-      this.disarmWatchdog();
-    }
+    if (this.inflight === 0) this.disarmWatchdog();
   }
 
   /** Tasks this worker started and has not reported yet, and whether the last of them is running. */

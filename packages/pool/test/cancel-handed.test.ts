@@ -30,7 +30,7 @@ describe('aborting tasks already handed to a worker', () => {
     expect(exits).toEqual([]);
   });
 
-  test('aborting a batch skips its handed tasks and stops its running one', async () => {
+  test('aborting a batch stops its running task and fails the rest, which do not run later', async () => {
     const pool = track(
       await WasmPool.create({
         minWorkers: 1,

@@ -26,7 +26,7 @@ export function copyIn(runtime: ModuleRuntime, data: Uint8Array | string): { ptr
   const ptr = (alloc(len) as number) >>> 0;
   const memory = runtime.memory;
   if (memory === undefined || ptr + len > memory.buffer.byteLength || (ptr === 0 && len > 0)) {
-    if (runtime.atMemoryLimit()) {
+    if (runtime.nearMemoryLimit()) {
       throw new TaskFault('OUT_OF_MEMORY', outOfMemoryMessage(runtime, `alloc(${len}) failed`));
     }
     throw new TaskFault('INVALID_PARAMS', `alloc(${len}) returned ${ptr}, outside the instance's memory`);

@@ -72,10 +72,16 @@ export class ModuleRuntime {
     return this.memoryObject === undefined ? 0 : this.memoryObject.buffer.byteLength;
   }
 
-  /** True when the memory cannot grow any more: a trap now is most likely an allocation failure. */
-  atMemoryLimit(): boolean {
+  /**
+   * True when memory is at its cap or within 1/16 of it: a failure now is taken for a failed
+   * allocation, since allocators grow memory in steps and trap (`unreachable`) when `memory.grow`
+   * returns -1.
+   */
+  nearMemoryLimit(): boolean {
     const memory = this.memoryObject;
-    return memory !== undefined && memory.buffer.byteLength >= this.maxPages * PAGE;
+    if (memory === undefined) return false;
+    const limit = this.maxPages * PAGE;
+    return memory.buffer.byteLength >= limit - Math.max(PAGE, limit / 16);
   }
 
   /** Throws the engine's error (LinkError, RuntimeError from a start function) when it fails. */
