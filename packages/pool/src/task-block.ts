@@ -6,8 +6,23 @@ import type { WasmResult, WasmTask } from './types';
 /** Where a task is. */
 export const TaskState = { queued: 0, dispatched: 1, settled: 2 } as const;
 
-/** Generated task ids are decimal numbers from this counter, unique in the process. */
+/** Generated ids of run() tasks are decimal numbers from this counter, unique in the process. */
 let nextTaskId = 1;
+
+/**
+ * A batch task without an id is known by its position in the batch. The decimal strings of the
+ * positions are made once and shared by every batch (up to POSITION_IDS of them, about 24 bytes
+ * each): a fresh string per result costs more than the rest of a tiny task's bookkeeping.
+ */
+const POSITION_IDS = 1 << 20;
+const positionIds: string[] = [];
+
+function positionId(index: number): string {
+  if (index >= POSITION_IDS) return String(index);
+  // Filled in order, so that the array stays packed whatever order results arrive in.
+  while (positionIds.length <= index) positionIds.push(String(positionIds.length));
+  return positionIds[index] as string;
+}
 
 /**
  * Tasks accepted together: one `runBatch()` call, or the `run()` calls of one tick. Tasks are
@@ -42,10 +57,10 @@ export abstract class TaskBlock {
   }
 
   taskId(index: number): string {
-    return this.tasks[index]?.id ?? String(this.generatedId(index));
+    return this.tasks[index]?.id ?? this.generatedId(index);
   }
 
-  protected abstract generatedId(index: number): number;
+  protected abstract generatedId(index: number): string;
 
   timeoutOf(index: number): number {
     return this.timeouts?.[index] ?? this.timeoutMs;
@@ -72,14 +87,10 @@ export class BatchBlock extends TaskBlock {
   ) {
     super(timeoutMs, tasks.length);
     this.results = new Array<WasmResult>(tasks.length);
-    this.idBase = nextTaskId;
-    nextTaskId += tasks.length;
   }
 
-  private readonly idBase: number;
-
-  protected generatedId(index: number): number {
-    return this.idBase + index;
+  protected generatedId(index: number): string {
+    return positionId(index);
   }
 
   succeed(index: number, output: unknown, executionTimeMs: number): void {
@@ -103,7 +114,7 @@ export class BatchBlock extends TaskBlock {
    */
   succeedNumber(index: number, output: number, executionTimeMs: number): void {
     const id = this.tasks[index]?.id;
-    this.results[index] = { id: id ?? String(this.idBase + index), success: true, output, executionTimeMs };
+    this.results[index] = { id: id ?? positionId(index), success: true, output, executionTimeMs };
     this.done++;
   }
 
@@ -166,8 +177,8 @@ export class RunBlock extends TaskBlock {
     this.ids = ids;
   }
 
-  protected generatedId(index: number): number {
-    return this.ids[index] as number;
+  protected generatedId(index: number): string {
+    return String(this.ids[index]);
   }
 
   onSettle(index: number, cleanup: () => void): void {

@@ -40,7 +40,10 @@ export interface ModuleInfo {
 
 /** One call of an exported WebAssembly function. */
 export interface WasmTask {
-  /** Echoed back in the result; generated when absent. */
+  /**
+   * Echoed back in the result. When absent, a `run()` task gets a fresh decimal number, unique in
+   * the process; a `runBatch()` task gets its position in the batch (`'0'`, `'1'`, …).
+   */
   id?: string;
   /** Name of a registered module. */
   module: string;

@@ -58,15 +58,18 @@ describe('dispatch', () => {
     expect(pool.stats().completed).toBe(21);
   });
 
-  test('ids given are echoed, missing ones are generated and unique', async () => {
+  test('ids given are echoed; a batch task without one is known by its position, a run() task by a fresh number', async () => {
     const pool = await mathPool();
     const results = await pool.runBatch([
       { id: 'first', module: 'math', function: 'add', params: [1, 1] },
       { module: 'math', function: 'add', params: [1, 1] },
       { module: 'math', function: 'add', params: [1, 1] },
     ]);
-    expect(results[0]!.id).toBe('first');
-    expect(results[1]!.id).not.toBe(results[2]!.id);
+    expect(results.map((r) => r.id)).toEqual(['first', '1', '2']);
+    const first = await rejectionOf(pool.run({ module: 'faults', function: 'trap' }));
+    const second = await rejectionOf(pool.run({ module: 'faults', function: 'trap' }));
+    expect(first.taskId).toMatch(/^\d+$/);
+    expect(Number(second.taskId)).toBeGreaterThan(Number(first.taskId));
     const error = await rejectionOf(pool.run({ id: 'x1', module: 'faults', function: 'trap' }));
     expect(error.taskId).toBe('x1');
   });

@@ -19,10 +19,12 @@ import {
  * in Atomics.wait for up to IDLE_WAIT_MS (the pool notifies it). It goes back to its event loop,
  * where timers and the callbacks of asynchronous host imports run, when nothing came, and at least
  * every DRAIN_BUDGET_MS. This halves the round trip of a lone task on this project's machine. Spinning
- * stops while messages come slower than SPIN_MS, so that a waiting worker does not take a core from
- * the main thread that is preparing its next message.
+ * stops while messages come slower than SPIN_MS, and after a message of more than SPIN_MAX_TASKS
+ * tasks: a caller that sends that many is busy preparing the next message itself, and a spinning
+ * worker would take the core it needs (the pool keeps a second message in hand for such callers).
  */
 const SPIN_MS = 0.1;
+const SPIN_MAX_TASKS = 16;
 const IDLE_WAIT_MS = 2;
 const DRAIN_BUDGET_MS = 20;
 
@@ -32,6 +34,8 @@ if (port === null) throw new Error('@wasmpool/worker/thread must run inside a wo
 const init = workerData as WorkerInit;
 const executor = new Executor(init.status);
 const status = new Int32Array(init.status);
+/** Tasks in the last run message (spinning is for callers that send few at a time). */
+let lastRunCount = 0;
 
 function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port!.postMessage(message, transfer);
@@ -54,6 +58,7 @@ async function load(modules: ModuleLoad[]): Promise<void> {
 function handle(message: ToWorker): Promise<void> | undefined {
   switch (message.type) {
     case 'run':
+      lastRunCount = message.count;
       executor.run(message, send);
       return undefined;
     case 'load':
@@ -95,7 +100,7 @@ function drain(): void {
       receive(next.message as ToWorker);
       continue;
     }
-    if (spinning) {
+    if (spinning && lastRunCount <= SPIN_MAX_TASKS) {
       const spinUntil = performance.now() + SPIN_MS;
       while (Atomics.load(status, Status.WAKE) === wake && performance.now() < spinUntil);
       if (Atomics.load(status, Status.WAKE) !== wake) continue;
