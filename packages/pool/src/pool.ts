@@ -128,7 +128,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       scheduler.workers.retryStarts();
       let block = this.openBlock;
       if (block === undefined) {
-        block = this.openBlock = new RunBlock(this.options.taskTimeoutMs, 16);
+        block = this.openBlock = new RunBlock(this.options.taskTimeoutMs, 2);
         this.openSlice = { block, indices: null, start: 0, end: 0 };
         // Grows with each run() of this tick, until the next dispatch seals the block.
         scheduler.queue.pushOpen(this.openSlice);

@@ -19,6 +19,12 @@ const PIPELINE_DEPTH = 2;
 const TARGET_MESSAGE_MS = 2;
 const MAX_MESSAGE_TASKS = 4096;
 const FIRST_MESSAGE_TASKS = 16;
+/**
+ * While at most this many tasks are out, the event loop is kept turning (see `keepAwake`) for up to
+ * AWAKE_MS after the last dispatch or result.
+ */
+const AWAKE_MAX_TASKS = 16;
+const AWAKE_MS = 1;
 const timeOrigin = performance.timeOrigin;
 
 /** A task to settle with a given failure when its worker is taken down. */
@@ -102,7 +108,29 @@ export class Scheduler implements WorkforceHost {
       if (!sent) break;
     }
     if (hadQueued && this.queued === 0) this.emitter.emit('drain');
+    if (this.inflight > 0 && this.inflight <= AWAKE_MAX_TASKS) this.keepAwake();
   }
+
+  private awake: NodeJS.Immediate | undefined;
+  private awakeSince = 0;
+
+  /**
+   * A few short tasks are out and their caller most likely waits for them. A results message wakes an
+   * idle event loop through the kernel, which costs more than the task's whole trip to the worker
+   * (about 15 µs of a 20 µs round trip here). An immediate queued on every turn keeps the loop from
+   * blocking, so the message is taken on the next turn; I/O and timers still run on every turn. It
+   * stops once nothing is out, more than AWAKE_MAX_TASKS are, or nothing came back for AWAKE_MS.
+   */
+  private keepAwake(): void {
+    this.awakeSince = performance.now();
+    this.awake ??= setImmediate(this.turn);
+  }
+
+  private readonly turn = (): void => {
+    this.awake = undefined;
+    if (this.destroyed || this.inflight === 0 || this.inflight > AWAKE_MAX_TASKS) return;
+    if (performance.now() - this.awakeSince < AWAKE_MS) this.awake = setImmediate(this.turn);
+  };
 
   private pickWorker(): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
@@ -219,6 +247,7 @@ export class Scheduler implements WorkforceHost {
     if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
     flushed?.flush();
     handle.acknowledge(count);
+    if (this.awake !== undefined) this.awakeSince = performance.now();
     handle.heapBytes = message.heapBytes;
     handle.recordMemory(message.memory);
     this.afterProgress(handle);
@@ -464,6 +493,8 @@ export class Scheduler implements WorkforceHost {
   /** Ends every worker now, failing what is queued or in flight with `error`. */
   async terminateAll(error?: WasmPoolError): Promise<void> {
     this.destroyed = true;
+    if (this.awake !== undefined) clearImmediate(this.awake);
+    this.awake = undefined;
     if (error !== undefined) this.failQueued(error);
     const ending: Promise<number>[] = [];
     for (const handle of [...this.workers.handles]) {

@@ -150,7 +150,8 @@ export class WorkerHandle {
   acknowledge(count: number): void {
     this.inflight -= count;
     this.reported = (this.reported + count) & 0x7fffffff;
-    if (this.inflight === 0) this.disarmWatchdog();
+    // The watchdog stays armed when nothing is left: it then finds nothing to do, and a worker that
+    // gets one task after another does not set and clear a timer for each.
   }
 
   /** Tasks this worker started and has not reported yet, and whether the last of them is running. */

@@ -119,7 +119,7 @@ export class Workforce {
   startIdleTimer(handle: WorkerHandle): void {
     const { options } = this;
     if (handle.idleTimer !== undefined || this.host.closing) return;
-    if (this.accepting() <= options.minWorkers) return;
+    if (this.handles.size <= options.minWorkers || this.accepting() <= options.minWorkers) return;
     handle.idleTimer = setTimeout(() => {
       handle.idleTimer = undefined;
       if (handle.inflight === 0 && this.accepting() > options.minWorkers) this.host.workerIdle(handle);

@@ -74,6 +74,33 @@ describe('dispatch', () => {
     expect(error.taskId).toBe('x1');
   });
 
+  test('while a lone task is out the event loop keeps turning for a moment, timers still fire, then it sleeps', async () => {
+    const pool = await mathPool();
+    const immediates = (): number =>
+      process.getActiveResourcesInfo().filter((resource) => resource === 'Immediate').length;
+    await pool.run({ module: 'math', function: 'add', params: [1, 1] });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(immediates()).toBe(0);
+    // About 150 ms of wasm here: nothing comes back within the 1 ms the loop is kept awake.
+    const task = pool.run({ module: 'faults', function: 'busy', params: [30_000_000] });
+    let settled = false;
+    void task.then(() => (settled = true));
+    await Promise.resolve();
+    expect(immediates()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The timer fired while the task was still out, and the loop has stopped turning by itself.
+    expect(settled).toBe(false);
+    expect(immediates()).toBe(0);
+    await expect(task).resolves.toEqual(expect.any(Number));
+    // Many tasks out: no immediates at all (the caller is not waiting on one answer).
+    const many = pool.runBatch(
+      Array.from({ length: 100 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })),
+    );
+    await Promise.resolve();
+    expect(immediates()).toBe(0);
+    expect((await many).every((r) => r.success)).toBe(true);
+  });
+
   test('maxQueue refuses with QUEUE_FULL and loses nothing already accepted', async () => {
     const pool = await mathPool({ minWorkers: 1, maxWorkers: 1, maxQueue: 10 });
     // Keep the only worker busy so that tasks wait in the queue.

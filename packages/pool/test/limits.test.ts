@@ -220,6 +220,20 @@ describe('2. timeouts', () => {
     await waitFor(() => settledAt(pool.stats(), 1), 10_000, 'a replacement worker');
   });
 
+  test('a task after idle spells and quick tasks with long limits still times out on its own limit', async () => {
+    // The worker's watchdog outlives its quick tasks (armed for 60 s); the loop's deadline is sooner.
+    const pool = await onePool({ taskTimeoutMs: 60_000 });
+    for (let i = 0; i < 3; i++) {
+      await expect(pool.run(ok(i))).resolves.toBe(i + 1);
+      await sleep(5);
+    }
+    const started = performance.now();
+    const error = await rejectionOf(pool.run(loop, { timeoutMs: 80 }));
+    expect(error).toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/limit of 80 ms/) });
+    expect(performance.now() - started).toBeLessThan(30_000);
+    await expect(pool.run(ok(1))).resolves.toBe(2);
+  });
+
   test('the TIMEOUT rejection arrives within 50 ms of the deadline', async () => {
     // Measured on an idle one-worker pool, so that the task starts as soon as it is sent:
     //  - upper bound: rejection time - (submission time + timeout); the task cannot start before it

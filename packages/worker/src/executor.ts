@@ -48,10 +48,7 @@ export class Executor {
   run(message: RunMessage, post: PostResults): void {
     const { count, ops, args, refs } = message;
     const bigArgs = new BigInt64Array(args.buffer, args.byteOffset, args.length);
-    let status = new Uint8Array(count);
-    let values = new Float64Array(count);
-    let bigValues = new BigInt64Array(values.buffer);
-    let times = new Float64Array(count * 2);
+    let { status, values, bigValues, times } = resultArrays(count);
     let outRefs: unknown[] = [];
     let transfer: ArrayBuffer[] = [];
     // One clock read per task: a task starts when the previous one ended.
@@ -159,11 +156,7 @@ export class Executor {
         post(this.results(n, status, values, times, outRefs), transfer);
         first = i + 1;
         clock = flushedAt = performance.now();
-        const left = count - first;
-        status = new Uint8Array(left);
-        values = new Float64Array(left);
-        bigValues = new BigInt64Array(values.buffer);
-        times = new Float64Array(left * 2);
+        ({ status, values, bigValues, times } = resultArrays(count - first));
         outRefs = [];
         transfer = [];
       }
@@ -247,6 +240,24 @@ export class Executor {
     }
     return this.heapBytes;
   }
+}
+
+/** The typed arrays of `count` results, over one buffer (one allocation, one buffer to clone). */
+function resultArrays(count: number): {
+  status: Uint8Array;
+  values: Float64Array;
+  bigValues: BigInt64Array;
+  times: Float64Array;
+} {
+  const buffer = new ArrayBuffer(count * 25);
+  const times = new Float64Array(buffer, 0, count * 2);
+  const values = new Float64Array(buffer, count * 16, count);
+  return {
+    status: new Uint8Array(buffer, count * 24, count),
+    values,
+    bigValues: new BigInt64Array(buffer, count * 16, count),
+    times,
+  };
 }
 
 function call(bound: BoundFunction, a: unknown[], arity: number): unknown {
