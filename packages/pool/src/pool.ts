@@ -200,6 +200,8 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       const { fns, outputs, states } = block;
       for (let i = 0; i < block.tasks.length; i++) {
         const task = block.tasks[i] as WasmTask;
+        const id = task?.id;
+        if (id !== undefined) (block.givenIds ??= new Array<string | undefined>(tasks.length))[i] = id;
         try {
           let fn = lastFn;
           if (

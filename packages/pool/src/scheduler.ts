@@ -193,6 +193,34 @@ export class Scheduler implements WorkforceHost {
       while (entry.next < indices.length && k < count) {
         while (entry.next >= (ends[run] as number)) run++;
         const block = blocks[run] as TaskBlock;
+        if (!listening && block instanceof BatchBlock) {
+          const taskFn = block.fns[indices[entry.next] as number];
+          const end = Math.min(ends[run] as number, entry.next + count - k);
+          const settled =
+            taskFn === undefined
+              ? 0
+              : block.settleNumbers(indices, entry.next, end, k, taskFn, message, stats);
+          if (settled > 0) {
+            if (taskFn !== fn) {
+              if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
+              fn = taskFn;
+              fnTasks = 0;
+              fnSucceeded = 0;
+              fnMs = 0;
+            }
+            fnTasks += settled;
+            fnSucceeded += settled;
+            fnMs += block.settledMs;
+            entry.next += settled;
+            k += settled;
+            this.inflight -= settled;
+            if (block !== flushed) {
+              flushed?.flush();
+              flushed = block;
+            }
+            continue;
+          }
+        }
         const index = indices[entry.next] as number;
         entry.next++;
         const taskStatus = status[k] as number;
@@ -224,11 +252,7 @@ export class Scheduler implements WorkforceHost {
         if (error === undefined) {
           fnSucceeded++;
           stats.recordSuccess(executionTimeMs, waitTimeMs);
-          if (kind === OutputKind.number && block instanceof BatchBlock) {
-            block.succeedNumber(index, output as number, executionTimeMs);
-          } else {
-            block.succeed(index, output, executionTimeMs);
-          }
+          block.succeed(index, output, executionTimeMs);
           if (listening) this.emitComplete(block, index, waitTimeMs, executionTimeMs, output);
         } else {
           const code = codeOfStatus(taskStatus);

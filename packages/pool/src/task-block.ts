@@ -1,6 +1,8 @@
+import { OutputKind } from '@wasmpool/worker';
 import type { ErrorCode } from './errors';
 import { WasmPoolError } from './errors';
 import type { FunctionRef } from './registry';
+import type { StatsCollector } from './stats';
 import type { WasmResult, WasmTask } from './types';
 
 /** Where a task is. */
@@ -89,8 +91,65 @@ export class BatchBlock extends TaskBlock {
     this.results = new Array<WasmResult>(tasks.length);
   }
 
+  /** The ids tasks were given, by position (read at submission); undefined when none has one. */
+  givenIds: (string | undefined)[] | undefined;
+  /** Total run time of the tasks the last `settleNumbers()` settled (ms). */
+  settledMs = 0;
+
+  override taskId(index: number): string {
+    return this.givenIds?.[index] ?? positionId(index);
+  }
+
   protected generatedId(index: number): string {
     return positionId(index);
+  }
+
+  /**
+   * The hot path of big batches: settles the successful numeric results of function `fn` at
+   * `indices[from..to)`, which are results `k, k+1, …` of a results message. Stops at the first
+   * task that needs the general path (a failure, another output kind or function, a task settled
+   * already) and returns how many it settled; `flush()` must follow.
+   */
+  settleNumbers(
+    indices: Int32Array,
+    from: number,
+    to: number,
+    k: number,
+    fn: FunctionRef,
+    message: { status: Uint8Array; values: Float64Array; times: Float64Array },
+    stats: StatsCollector,
+  ): number {
+    const { states, outputs, fns, results, givenIds } = this;
+    const { status, values, times } = message;
+    const acceptedAt = performance.timeOrigin + this.acceptedAt;
+    let totalMs = 0;
+    let at = from;
+    for (; at < to; at++, k++) {
+      const index = indices[at] as number;
+      if (
+        status[k] !== 0 ||
+        outputs[index] !== OutputKind.number ||
+        states[index] !== TaskState.dispatched ||
+        fns[index] !== fn
+      ) {
+        break;
+      }
+      states[index] = TaskState.settled;
+      const executionTimeMs = times[2 * k + 1] as number;
+      totalMs += executionTimeMs;
+      stats.recordSuccess(executionTimeMs, (times[2 * k] as number) - acceptedAt);
+      results[index] = {
+        id: givenIds?.[index] ?? positionId(index),
+        success: true,
+        output: values[k],
+        executionTimeMs,
+      };
+    }
+    const settled = at - from;
+    this.unsettled -= settled;
+    this.done += settled;
+    this.settledMs = totalMs;
+    return settled;
   }
 
   succeed(index: number, output: unknown, executionTimeMs: number): void {
@@ -105,16 +164,6 @@ export class BatchBlock extends TaskBlock {
       error: { code, message },
       executionTimeMs,
     };
-    this.done++;
-  }
-
-  /**
-   * A successful numeric result, written straight into `results` (the hot path of big batches).
-   * `flush()` must follow, as after `succeed()` and `fail()`.
-   */
-  succeedNumber(index: number, output: number, executionTimeMs: number): void {
-    const id = this.tasks[index]?.id;
-    this.results[index] = { id: id ?? positionId(index), success: true, output, executionTimeMs };
     this.done++;
   }
 
