@@ -200,9 +200,12 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       const { fns, outputs, states } = block;
       for (let i = 0; i < block.tasks.length; i++) {
         const task = block.tasks[i] as WasmTask;
-        const id = task?.id;
-        if (id !== undefined) (block.givenIds ??= new Array<string | undefined>(tasks.length))[i] = id;
         try {
+          const id = task?.id;
+          if (id !== undefined) {
+            if (typeof id !== 'string') throw new WasmPoolError('INVALID_PARAMS', 'task.id must be a string');
+            (block.givenIds ??= new Array<string | undefined>(tasks.length))[i] = id;
+          }
           let fn = lastFn;
           if (
             typeof task !== 'object' ||

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { WasmPool, WasmPoolError } from '@wasmpool/pool';
+import { WasmPool, WasmPoolError, type WasmTask } from '@wasmpool/pool';
 import { example, fixture, rejectionOf, trackPools } from './helpers';
 
 const track = trackPools();
@@ -212,5 +212,20 @@ describe('traps', () => {
     ]);
     expect(results[1]!.error).toEqual({ code: 'TRAP', message: 'wasm trap: unreachable' });
     expect(results.every((r) => typeof r.executionTimeMs === 'number' && r.executionTimeMs >= 0)).toBe(true);
+  });
+
+  test('in a batch, an id that is not a string refuses its task only, whichever task carries it', async () => {
+    const tasks = [
+      { module: 'faults', function: 'ok', params: [1] },
+      { module: 'faults', function: 'ok', params: [2], id: 7 },
+      { module: 'faults', function: 'ok', params: [3], id: 'three' },
+    ] as unknown as WasmTask[];
+    const results = await pool.runBatch(tasks);
+    expect(results.map((r) => [r.id, r.success, r.output ?? r.error?.code])).toEqual([
+      ['0', true, 2],
+      ['1', false, 'INVALID_PARAMS'],
+      ['three', true, 4],
+    ]);
+    expect(results[1]!.error!.message).toBe('task.id must be a string');
   });
 });
