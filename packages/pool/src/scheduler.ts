@@ -25,6 +25,8 @@ const FIRST_MESSAGE_TASKS = 16;
  */
 const AWAKE_MAX_TASKS = 16;
 const AWAKE_MS = 1;
+/** ... and only while the last message sent is expected to take less than this (ms) in its worker. */
+const AWAKE_MAX_EXPECTED_MS = 0.05;
 const timeOrigin = performance.timeOrigin;
 
 /** A task to settle with a given failure when its worker is taken down. */
@@ -108,11 +110,18 @@ export class Scheduler implements WorkforceHost {
       if (!sent) break;
     }
     if (hadQueued && this.queued === 0) this.emitter.emit('drain');
-    if (this.inflight > 0 && this.inflight <= AWAKE_MAX_TASKS) this.keepAwake();
+    if (
+      this.inflight > 0 &&
+      this.inflight <= AWAKE_MAX_TASKS &&
+      this.lastSentExpectedMs < AWAKE_MAX_EXPECTED_MS
+    ) {
+      this.keepAwake();
+    }
   }
 
   private awake: NodeJS.Immediate | undefined;
   private awakeSince = 0;
+  private lastSentExpectedMs = 0;
 
   /**
    * A few short tasks are out and their caller most likely waits for them. A results message wakes an
@@ -120,6 +129,8 @@ export class Scheduler implements WorkforceHost {
    * (about 15 µs of a 20 µs round trip here). An immediate queued on every turn keeps the loop from
    * blocking, so the message is taken on the next turn; I/O and timers still run on every turn. It
    * stops once nothing is out, more than AWAKE_MAX_TASKS are, or nothing came back for AWAKE_MS.
+   * Tasks expected to run longer than AWAKE_MAX_EXPECTED_MS do not start it: the wake-up is small
+   * next to them, and a turning loop would take a core from the workers.
    */
   private keepAwake(): void {
     this.awakeSince = performance.now();
@@ -156,6 +167,8 @@ export class Scheduler implements WorkforceHost {
     const taken = this.encoder.take(this.queue, limit);
     if (taken === undefined) return false;
     const count = taken.entry.indices.length;
+    // A function not timed yet counts as quick: the first results tell.
+    this.lastSentExpectedMs = mean < 0 ? 0 : mean * count;
     this.queued -= count;
     this.inflight += count;
     if (handle.idleTimer !== undefined) {

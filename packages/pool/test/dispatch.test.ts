@@ -74,7 +74,7 @@ describe('dispatch', () => {
     expect(error.taskId).toBe('x1');
   });
 
-  test('while a lone task is out the event loop keeps turning for a moment, timers still fire, then it sleeps', async () => {
+  test('while a lone quick task is out the event loop keeps turning for a moment, timers still fire, then it sleeps', async () => {
     const pool = await mathPool();
     const immediates = (): number =>
       process.getActiveResourcesInfo().filter((resource) => resource === 'Immediate').length;
@@ -92,6 +92,11 @@ describe('dispatch', () => {
     expect(settled).toBe(false);
     expect(immediates()).toBe(0);
     await expect(task).resolves.toEqual(expect.any(Number));
+    // Now that the function is known to be slow, its next task does not keep the loop awake at all.
+    const again = pool.run({ module: 'faults', function: 'busy', params: [30_000_000] });
+    await Promise.resolve();
+    expect(immediates()).toBe(0);
+    await again;
     // Many tasks out: no immediates at all (the caller is not waiting on one answer).
     const many = pool.runBatch(
       Array.from({ length: 100 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] })),
