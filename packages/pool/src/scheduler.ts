@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type EventEmitter from 'eventemitter3';
 import { OutputKind, codeOfStatus, type ResultsMessage } from '@wasmpool/worker';
 import { WasmPoolError, type ErrorCode } from './errors';
@@ -25,8 +26,12 @@ const FIRST_MESSAGE_TASKS = 16;
  */
 const AWAKE_MAX_TASKS = 16;
 const AWAKE_MS = 1;
-/** ... and only while the last message sent is expected to take less than this (ms) in its worker. */
+/**
+ * ... only while the last message sent is expected to take less than this (ms) in its worker, and
+ * while a core is left for the main thread (fewer busy workers than CORES).
+ */
 const AWAKE_MAX_EXPECTED_MS = 0.05;
+const CORES = availableParallelism();
 const timeOrigin = performance.timeOrigin;
 
 /** A task to settle with a given failure when its worker is taken down. */
@@ -113,10 +118,17 @@ export class Scheduler implements WorkforceHost {
     if (
       this.inflight > 0 &&
       this.inflight <= AWAKE_MAX_TASKS &&
-      this.lastSentExpectedMs < AWAKE_MAX_EXPECTED_MS
+      this.lastSentExpectedMs < AWAKE_MAX_EXPECTED_MS &&
+      this.busyWorkers() < CORES
     ) {
       this.keepAwake();
     }
+  }
+
+  private busyWorkers(): number {
+    let busy = 0;
+    for (const handle of this.workers.handles) if (handle.inflight > 0) busy++;
+    return busy;
   }
 
   private awake: NodeJS.Immediate | undefined;
@@ -129,8 +141,9 @@ export class Scheduler implements WorkforceHost {
    * (about 15 µs of a 20 µs round trip here). An immediate queued on every turn keeps the loop from
    * blocking, so the message is taken on the next turn; I/O and timers still run on every turn. It
    * stops once nothing is out, more than AWAKE_MAX_TASKS are, or nothing came back for AWAKE_MS.
-   * Tasks expected to run longer than AWAKE_MAX_EXPECTED_MS do not start it: the wake-up is small
-   * next to them, and a turning loop would take a core from the workers.
+   * Tasks expected to run longer than AWAKE_MAX_EXPECTED_MS do not start it (the wake-up is small
+   * next to them), nor do tasks out on as many workers as there are cores (a turning loop would take
+   * a core from them).
    */
   private keepAwake(): void {
     this.awakeSince = performance.now();
@@ -139,7 +152,14 @@ export class Scheduler implements WorkforceHost {
 
   private readonly turn = (): void => {
     this.awake = undefined;
-    if (this.destroyed || this.inflight === 0 || this.inflight > AWAKE_MAX_TASKS) return;
+    if (
+      this.destroyed ||
+      this.inflight === 0 ||
+      this.inflight > AWAKE_MAX_TASKS ||
+      this.busyWorkers() >= CORES
+    ) {
+      return;
+    }
     if (performance.now() - this.awakeSince < AWAKE_MS) this.awake = setImmediate(this.turn);
   };
 
