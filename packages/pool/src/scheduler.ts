@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type EventEmitter from 'eventemitter3';
-import { OutputKind, codeOfStatus, type ResultsMessage } from '@wasmpool/worker';
+import { Channel, OutputKind, codeOfStatus, type ResultsMessage } from '@wasmpool/worker';
 import { WasmPoolError, type ErrorCode } from './errors';
 import { BatchEncoder } from './encoder';
 import type { ResolvedOptions } from './options';
@@ -15,10 +15,10 @@ import { blockAt, type RunningTask, type WorkerHandle } from './worker-handle';
 import { Workforce, type WorkforceHost } from './workforce';
 
 /** Messages a worker may have in hand: one running, one waiting, so it never waits for us. */
-const PIPELINE_DEPTH = 2;
+const PIPELINE_DEPTH = Channel.RUN_SLOTS;
 /** Aim for messages of about this much work, so results come back often (ms). */
 const TARGET_MESSAGE_MS = 2;
-const MAX_MESSAGE_TASKS = 4096;
+const MAX_MESSAGE_TASKS = Channel.SLOT_TASKS;
 const FIRST_MESSAGE_TASKS = 16;
 /**
  * While at most this many tasks are out, the event loop is kept turning (see `keepAwake`) for up to
@@ -184,7 +184,9 @@ export class Scheduler implements WorkforceHost {
     );
     const { maxTasksPerWorker } = this.options;
     if (maxTasksPerWorker > 0) limit = Math.min(limit, maxTasksPerWorker - handle.tasksSent);
-    const taken = this.encoder.take(this.queue, limit);
+    const slot = handle.freeRunSlot();
+    if (slot === undefined) return false;
+    const taken = this.encoder.take(this.queue, limit, slot);
     if (taken === undefined) return false;
     const count = taken.entry.indices.length;
     // A function not timed yet counts as quick: the first results tell.
@@ -206,8 +208,9 @@ export class Scheduler implements WorkforceHost {
   // ---- results ----
 
   results(handle: WorkerHandle, message: ResultsMessage): void {
-    const { count, status, values, times, refs } = message;
-    const bigValues = new BigInt64Array(values.buffer, values.byteOffset, values.length);
+    const { count, refs } = message;
+    const views = handle.resultViews(message);
+    const { status, values, bigValues, times } = views;
     const listening = this.emitter.listenerCount('taskComplete') > 0;
     const stats = this.stats;
     // Per-function bookkeeping is gathered over a run of tasks of one function and applied once.
@@ -232,7 +235,7 @@ export class Scheduler implements WorkforceHost {
           const settled =
             taskFn === undefined
               ? 0
-              : block.settleNumbers(indices, entry.next, end, k, taskFn, message, stats);
+              : block.settleNumbers(indices, entry.next, end, k, taskFn, views, stats);
           if (settled > 0) {
             if (taskFn !== fn) {
               if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
@@ -299,10 +302,11 @@ export class Scheduler implements WorkforceHost {
           flushed = block;
         }
       }
-      if (entry.next === indices.length) handle.pipeline.shift();
+      if (entry.next === indices.length) handle.completeEntry();
     }
     if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
     flushed?.flush();
+    handle.releaseResults(message);
     handle.acknowledge(count);
     if (this.awake !== undefined) this.awakeSince = performance.now();
     handle.heapBytes = message.heapBytes;

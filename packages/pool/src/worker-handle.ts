@@ -1,6 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import {
+  CHANNEL_BYTES,
+  Channel,
   Status,
+  resultSlotViews,
+  runSlotViews,
   workerScriptPath,
   type FromWorker,
   type ModuleLoad,
@@ -22,6 +26,25 @@ export interface PipelineEntry {
   next: number;
   /** Smallest timeout among these tasks (ms). */
   minTimeoutMs: number;
+  /** The run slot of the channel the message was written to, free again once all results arrived. */
+  slot: number;
+}
+
+/** A run slot of a worker's channel, and the task indices of the message in it (kept here). */
+export interface RunSlot {
+  slot: number;
+  ops: Int32Array;
+  args: Float64Array;
+  bigArgs: BigInt64Array;
+  indices: Int32Array;
+}
+
+/** The result arrays of a results message. */
+export interface ResultViews {
+  status: Uint8Array;
+  values: Float64Array;
+  bigValues: BigInt64Array;
+  times: Float64Array;
 }
 
 /** Where the task a worker runs now sits. */
@@ -82,6 +105,9 @@ export class WorkerHandle {
   readonly ready: Promise<void>;
   /** Module versions sent to this worker. */
   readonly moduleIds: Set<number>;
+  private readonly runSlots: RunSlot[] = [];
+  private readonly freeRunSlots: number[] = [];
+  private readonly resultSlots: ResultViews[] = [];
 
   constructor(
     id: number,
@@ -94,7 +120,13 @@ export class WorkerHandle {
     const status = new SharedArrayBuffer(Status.BYTES);
     this.state = new Int32Array(status);
     this.startedAtView = new Float64Array(status, 0, 2);
-    const init: WorkerInit = { workerId: id, status, modules };
+    const channel = new SharedArrayBuffer(CHANNEL_BYTES);
+    for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) {
+      this.runSlots.push({ slot, ...runSlotViews(channel, slot), indices: new Int32Array(Channel.SLOT_TASKS) });
+      this.freeRunSlots.push(slot);
+    }
+    for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++) this.resultSlots.push(resultSlotViews(channel, slot));
+    const init: WorkerInit = { workerId: id, status, channel, modules };
     this.ready = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
     this.ready.then(
       () => {
@@ -135,8 +167,40 @@ export class WorkerHandle {
     return done;
   }
 
+  /** A free run slot, or undefined when the worker holds as many messages as it has slots. */
+  freeRunSlot(): RunSlot | undefined {
+    const slot = this.freeRunSlots[this.freeRunSlots.length - 1];
+    return slot === undefined ? undefined : this.runSlots[slot];
+  }
+
+  /** Takes the first pipeline entry off once all its results arrived; its run slot is free again. */
+  completeEntry(): void {
+    const entry = this.pipeline.shift();
+    if (entry !== undefined) this.freeRunSlots.push(entry.slot);
+  }
+
+  /** The result arrays of a results message: in a result slot of the channel, or in the message. */
+  resultViews(message: ResultsMessage): ResultViews {
+    if (message.slot >= 0) return this.resultSlots[message.slot]!;
+    const values = message.values!;
+    return {
+      status: message.status!,
+      values,
+      bigValues: new BigInt64Array(values.buffer, values.byteOffset, values.length),
+      times: message.times!,
+    };
+  }
+
+  /** The pool has read a results message: its result slot may be reused by the worker. */
+  releaseResults(message: ResultsMessage): void {
+    if (message.slot >= 0) Atomics.store(this.state, Status.RESULT_BUSY + message.slot, 0);
+  }
+
   /** Sends a batch of tasks and keeps them in the pipeline until their results arrive. */
   dispatch(message: ToWorker, entry: PipelineEntry): void {
+    const free = this.freeRunSlots.indexOf(entry.slot);
+    if (free < 0) throw new Error(`run slot ${entry.slot} of worker ${this.id} is in use`);
+    this.freeRunSlots.splice(free, 1);
     this.pipeline.push(entry);
     const count = entry.indices.length;
     this.inflight += count;

@@ -3,7 +3,16 @@ import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString 
 import { classify } from './classify';
 import { statusOf, type ErrorCode } from './codes';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
-import { OutputKind, Status, type ModuleLoad, type ResultsMessage, type RunMessage } from './protocol';
+import {
+  Channel,
+  OutputKind,
+  Status,
+  resultSlotViews,
+  runSlotViews,
+  type ModuleLoad,
+  type ResultsMessage,
+  type RunMessage,
+} from './protocol';
 
 /** Results already computed are sent at least this often while a long batch runs (ms). */
 const FLUSH_INTERVAL_MS = 4;
@@ -29,10 +38,38 @@ export class Executor {
   private heapBytes = 0;
   private heapSampledAt = -Infinity;
   private readonly scratch: unknown[] = [];
+  private readonly runSlots: ReturnType<typeof runSlotViews>[] = [];
+  private readonly resultSlots: ResultArrays[] = [];
+  private nextResultSlot = 0;
 
-  constructor(status: SharedArrayBuffer) {
+  constructor(status: SharedArrayBuffer, channel: SharedArrayBuffer) {
     this.state = new Int32Array(status);
     this.startedAt = new Float64Array(status, 0, 2);
+    for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) this.runSlots.push(runSlotViews(channel, slot));
+    for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++) {
+      this.resultSlots.push({ slot, ...resultSlotViews(channel, slot) });
+    }
+  }
+
+  /** Arrays for `count` results: a free result slot of the channel, else new ones. */
+  private resultArrays(count: number): ResultArrays {
+    if (count <= Channel.SLOT_TASKS) {
+      for (let n = 0; n < Channel.RESULT_SLOTS; n++) {
+        const slot = (this.nextResultSlot + n) % Channel.RESULT_SLOTS;
+        if (Atomics.compareExchange(this.state, Status.RESULT_BUSY + slot, 0, 1) === 0) {
+          this.nextResultSlot = (slot + 1) % Channel.RESULT_SLOTS;
+          return this.resultSlots[slot]!;
+        }
+      }
+    }
+    const buffer = new ArrayBuffer(count * 25);
+    return {
+      slot: -1,
+      times: new Float64Array(buffer, 0, count * 2),
+      values: new Float64Array(buffer, count * 16, count),
+      bigValues: new BigInt64Array(buffer, count * 16, count),
+      status: new Uint8Array(buffer, count * 24, count),
+    };
   }
 
   async load(load: ModuleLoad): Promise<void> {
@@ -46,9 +83,10 @@ export class Executor {
   }
 
   run(message: RunMessage, post: PostResults): void {
-    const { count, ops, args, refs } = message;
-    const bigArgs = new BigInt64Array(args.buffer, args.byteOffset, args.length);
-    let { status, values, bigValues, times } = resultArrays(count);
+    const { count, refs } = message;
+    const { ops, args, bigArgs } = this.runSlots[message.slot]!;
+    let out = this.resultArrays(count);
+    let { status, values, bigValues, times } = out;
     let outRefs: unknown[] = [];
     let transfer: ArrayBuffer[] = [];
     // One clock read per task: a task starts when the previous one ended.
@@ -150,18 +188,21 @@ export class Executor {
       if (fault !== undefined) {
         status[k] = statusOf(fault.code);
         outRefs.push(fault.message);
+      } else {
+        status[k] = 0;
       }
       if (end - flushedAt >= FLUSH_INTERVAL_MS && i + 1 < count) {
         const n = i + 1 - first;
-        post(this.results(n, status, values, times, outRefs), transfer);
+        post(this.results(n, out, outRefs), transfer);
         first = i + 1;
         clock = flushedAt = performance.now();
-        ({ status, values, bigValues, times } = resultArrays(count - first));
+        out = this.resultArrays(count - first);
+        ({ status, values, bigValues, times } = out);
         outRefs = [];
         transfer = [];
       }
     }
-    post(this.results(count - first, status, values, times, outRefs), transfer);
+    post(this.results(count - first, out, outRefs), transfer);
   }
 
   /** Reads new cancellations from the status block; true if task `seq` is one of them. */
@@ -200,19 +241,16 @@ export class Executor {
     }
   }
 
-  private results(
-    count: number,
-    status: Uint8Array,
-    values: Float64Array,
-    times: Float64Array,
-    refs: unknown[],
-  ): ResultsMessage {
+  private results(count: number, out: ResultArrays, refs: unknown[]): ResultsMessage {
+    const inSlot = out.slot >= 0;
+    const { status, values, times } = out;
     return {
       type: 'results',
       count,
-      status: status.length === count ? status : status.slice(0, count),
-      values: values.length === count ? values : values.slice(0, count),
-      times: times.length === count * 2 ? times : times.slice(0, count * 2),
+      slot: out.slot,
+      status: inSlot ? null : status.length === count ? status : status.slice(0, count),
+      values: inSlot ? null : values.length === count ? values : values.slice(0, count),
+      times: inSlot ? null : times.length === count * 2 ? times : times.slice(0, count * 2),
       refs: refs.length === 0 ? null : refs,
       memory: this.memoryChanges(),
       heapBytes: this.sampleHeap(),
@@ -242,22 +280,13 @@ export class Executor {
   }
 }
 
-/** The typed arrays of `count` results, over one buffer (one allocation, one buffer to clone). */
-function resultArrays(count: number): {
+/** Where the results of a run of tasks are written: a result slot of the channel, or its own buffer (slot -1). */
+interface ResultArrays {
+  slot: number;
   status: Uint8Array;
   values: Float64Array;
   bigValues: BigInt64Array;
   times: Float64Array;
-} {
-  const buffer = new ArrayBuffer(count * 25);
-  const times = new Float64Array(buffer, 0, count * 2);
-  const values = new Float64Array(buffer, count * 16, count);
-  return {
-    status: new Uint8Array(buffer, count * 24, count),
-    values,
-    bigValues: new BigInt64Array(buffer, count * 16, count),
-    times,
-  };
 }
 
 function call(bound: BoundFunction, a: unknown[], arity: number): unknown {

@@ -1,7 +1,11 @@
 export { ERROR_CODES, codeOfStatus, statusOf, type ErrorCode } from './codes';
 export {
+  CHANNEL_BYTES,
+  Channel,
   OutputKind,
   Status,
+  resultSlotViews,
+  runSlotViews,
   type FromWorker,
   type FunctionSignature,
   type ImportedMemoryPlan,

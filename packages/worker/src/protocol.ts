@@ -87,18 +87,78 @@ export const Status = {
   WAKE: 5 + 32,
   /** Int32 index: 1 while the worker blocks in Atomics.wait on WAKE. */
   WAITING: 5 + 32 + 1,
-  BYTES: 4 * (5 + 32 + 2),
+  /** Int32 indices (Atomics), one per result slot of the channel: 1 while the slot holds results. */
+  RESULT_BUSY: 5 + 32 + 2,
+  BYTES: 4 * (5 + 32 + 2 + 4),
 } as const;
+
+/**
+ * The channel each worker shares with the pool (a SharedArrayBuffer): run messages and results
+ * carry their typed arrays in its slots, so that no message allocates (or copies) an ArrayBuffer.
+ * Big batches would otherwise allocate tens of MB of them, and growth of that external memory
+ * makes V8 start full collections of the whole heap.
+ *
+ * - Run slots, one per message a worker may hold: `ops` (3 int32 per task) and `args` (f64). The
+ *   pool writes a slot, posts the message naming it, and reuses it once every result of that
+ *   message has arrived (the worker reads it while it runs the tasks).
+ * - Result slots: `times` (2 f64 per task), `values` (f64), `status` (u8). The worker claims a
+ *   free one (Status.RESULT_BUSY) for each results message; the pool frees it once it has read it.
+ *   When none is free, the arrays travel in the message instead.
+ */
+export const Channel = {
+  /** Tasks a slot holds: the most the pool puts in one message. */
+  SLOT_TASKS: 4096,
+  /** f64 argument slots of a run slot (a message ends early rather than overflow it). */
+  SLOT_ARGS: 16384,
+  RUN_SLOTS: 2,
+  RESULT_SLOTS: 4,
+} as const;
+
+const RUN_SLOT_BYTES = Channel.SLOT_TASKS * 12 + Channel.SLOT_ARGS * 8;
+const RESULT_SLOT_BYTES = Channel.SLOT_TASKS * 25;
+/** Size of a channel buffer. */
+export const CHANNEL_BYTES = Channel.RUN_SLOTS * RUN_SLOT_BYTES + Channel.RESULT_SLOTS * RESULT_SLOT_BYTES;
+
+/** The arrays of run slot `slot`. */
+export function runSlotViews(
+  channel: SharedArrayBuffer,
+  slot: number,
+): { ops: Int32Array; args: Float64Array; bigArgs: BigInt64Array } {
+  const at = slot * RUN_SLOT_BYTES;
+  const argsAt = at + Channel.SLOT_TASKS * 12;
+  return {
+    ops: new Int32Array(channel, at, Channel.SLOT_TASKS * 3),
+    args: new Float64Array(channel, argsAt, Channel.SLOT_ARGS),
+    bigArgs: new BigInt64Array(channel, argsAt, Channel.SLOT_ARGS),
+  };
+}
+
+/** The arrays of result slot `slot`. */
+export function resultSlotViews(
+  channel: SharedArrayBuffer,
+  slot: number,
+): { status: Uint8Array; values: Float64Array; bigValues: BigInt64Array; times: Float64Array } {
+  const at = Channel.RUN_SLOTS * RUN_SLOT_BYTES + slot * RESULT_SLOT_BYTES;
+  const tasks = Channel.SLOT_TASKS;
+  return {
+    times: new Float64Array(channel, at, tasks * 2),
+    values: new Float64Array(channel, at + tasks * 16, tasks),
+    bigValues: new BigInt64Array(channel, at + tasks * 16, tasks),
+    status: new Uint8Array(channel, at + tasks * 24, tasks),
+  };
+}
 
 /** Data given to a new worker. */
 export interface WorkerInit {
   workerId: number;
   status: SharedArrayBuffer;
+  /** The run and result slots (see Channel). */
+  channel: SharedArrayBuffer;
   modules: ModuleLoad[];
 }
 
 /**
- * A batch of tasks. For task i:
+ * A batch of tasks, in a run slot of the channel. For task i:
  * - `ops[3i]` module id, `ops[3i+1]` function index, `ops[3i+2]` OutputKind | (arity << 8);
  * - its wasm arguments are the next `arity` slots of `args` (an f64 slot, or an i64 read
  *   through a BigInt64Array over the same buffer);
@@ -109,8 +169,8 @@ export interface WorkerInit {
 export interface RunMessage {
   type: 'run';
   count: number;
-  ops: Int32Array;
-  args: Float64Array;
+  /** The run slot of the channel that holds `ops` and `args`. */
+  slot: number;
   refs: (number | bigint | Uint8Array | string)[] | null;
 }
 
@@ -137,9 +197,11 @@ export type ToWorker = RunMessage | LoadMessage | UnloadMessage;
 export interface ResultsMessage {
   type: 'results';
   count: number;
-  status: Uint8Array;
-  values: Float64Array;
-  times: Float64Array;
+  /** The result slot of the channel that holds the arrays, or -1: they are the three below. */
+  slot: number;
+  status: Uint8Array | null;
+  values: Float64Array | null;
+  times: Float64Array | null;
   refs: unknown[] | null;
   /** Linear memory per module id, as [id, bytes, id, bytes, ...], when it changed. */
   memory: Float64Array | null;

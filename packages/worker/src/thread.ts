@@ -32,7 +32,7 @@ const port = parentPort;
 if (port === null) throw new Error('@wasmpool/worker/thread must run inside a worker thread');
 
 const init = workerData as WorkerInit;
-const executor = new Executor(init.status);
+const executor = new Executor(init.status, init.channel);
 const status = new Int32Array(init.status);
 /** Tasks in the last run message (spinning is for callers that send few at a time). */
 let lastRunCount = 0;
