@@ -233,9 +233,7 @@ export class Scheduler implements WorkforceHost {
           const taskFn = block.fns[indices[entry.next] as number];
           const end = Math.min(ends[run] as number, entry.next + count - k);
           const settled =
-            taskFn === undefined
-              ? 0
-              : block.settleNumbers(indices, entry.next, end, k, taskFn, views, stats);
+            taskFn === undefined ? 0 : block.settleNumbers(indices, entry.next, end, k, taskFn, views, stats);
           if (settled > 0) {
             if (taskFn !== fn) {
               if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);

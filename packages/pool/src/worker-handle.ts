@@ -122,10 +122,15 @@ export class WorkerHandle {
     this.startedAtView = new Float64Array(status, 0, 2);
     const channel = new SharedArrayBuffer(CHANNEL_BYTES);
     for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) {
-      this.runSlots.push({ slot, ...runSlotViews(channel, slot), indices: new Int32Array(Channel.SLOT_TASKS) });
+      this.runSlots.push({
+        slot,
+        ...runSlotViews(channel, slot),
+        indices: new Int32Array(Channel.SLOT_TASKS),
+      });
       this.freeRunSlots.push(slot);
     }
-    for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++) this.resultSlots.push(resultSlotViews(channel, slot));
+    for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++)
+      this.resultSlots.push(resultSlotViews(channel, slot));
     const init: WorkerInit = { workerId: id, status, channel, modules };
     this.ready = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
     this.ready.then(
