@@ -39,10 +39,34 @@ function invalidParams(
 }
 
 /**
- * Finds the function a task calls and checks its params and output against the signature.
- * Returns the output kind; throws MODULE_NOT_FOUND, FUNCTION_NOT_FOUND or INVALID_PARAMS.
+ * Checks a task and returns its output kind; throws INVALID_PARAMS. The common case (numbers for a
+ * function of i32, f32 and f64 params, default output) takes a short path.
  */
 export function checkTask(task: WasmTask, fn: FunctionRef): OutputKind {
+  const plain = fn.plainParams;
+  if (plain !== undefined && task.output === undefined && isPlainParams(task.params, plain)) {
+    return fn.defaultOutput;
+  }
+  return checkTaskFully(task, fn);
+}
+
+/** Whether `params` are numbers that fit a function of i32, f32 and f64 params (`plain`, see FunctionRef). */
+function isPlainParams(params: unknown, plain: readonly boolean[]): boolean {
+  if (!Array.isArray(params) || params.length !== plain.length) return false;
+  for (let i = 0; i < plain.length; i++) {
+    const value: unknown = params[i];
+    if (typeof value !== 'number') return false;
+    // An i32 takes an integer from -2^31 to 2^32-1.
+    if (plain[i] === true && value !== (value | 0) && value !== value >>> 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Checks a task's params and output against the signature of its function. Returns the output
+ * kind; throws INVALID_PARAMS naming the signature.
+ */
+function checkTaskFully(task: WasmTask, fn: FunctionRef): OutputKind {
   const params = task.params ?? [];
   if (!Array.isArray(params)) throw invalidParams(fn, [], 'params must be an array', task.id);
   const types = fn.signature.params;
@@ -191,6 +215,12 @@ export function encodeParams(
   refs: (number | bigint | Uint8Array | string)[],
 ): number {
   if (params === undefined) return at;
+  const plain = fn.plainParams;
+  if (plain !== undefined && params.length === plain.length) {
+    // Checked already: one param per slot can only be numbers (bytes take two slots).
+    for (let i = 0; i < plain.length; i++) args[at + i] = params[i] as number;
+    return at + plain.length;
+  }
   const types = fn.signature.params;
   let slot = 0;
   for (let i = 0; i < params.length; i++) {

@@ -33,6 +33,11 @@ export interface FunctionRef {
   readonly label: string;
   /** Learned mean run time (ms), used to size the batches sent to workers. */
   meanRunMs: number;
+  /**
+   * When every param is an i32, f32 or f64: per param, whether it is an i32. Tasks of such functions
+   * are checked and encoded on a shorter path (`isPlainTask`, `encodePlain`).
+   */
+  readonly plainParams: readonly boolean[] | undefined;
 }
 
 /** One registered version of a module. A new registration under the same name makes a new version. */
@@ -58,6 +63,9 @@ export class ModuleVersion {
         defaultOutput: defaultOutputOf(signature),
         label: `${info.name}.${name}${formatSignature(signature)}`,
         meanRunMs: -1,
+        plainParams: signature.params.every((type) => type === 'i32' || type === 'f32' || type === 'f64')
+          ? signature.params.map((type) => type === 'i32')
+          : undefined,
       });
     });
   }

@@ -29,6 +29,9 @@ describe('numbers and bigints follow the signature', () => {
       -0x80000000,
     );
     await expect(pool.run({ module: 'math', function: 'add', params: [0xffffffff, 1] })).resolves.toBe(0);
+    await expect(pool.run({ module: 'math', function: 'add', params: [-(2 ** 31), -0] })).resolves.toBe(
+      -(2 ** 31),
+    );
     await expect(
       pool.run({ module: 'math', function: 'add64', params: [2n ** 62n, 2n ** 62n] }),
     ).resolves.toBe(-(2n ** 63n));
@@ -56,6 +59,9 @@ describe('numbers and bigints follow the signature', () => {
     [{ params: [1, 2, 3] }, /too many params/],
     [{ params: [1.5, 2] }, /param 0 \(i32\) must be an integer/],
     [{ params: [2 ** 33, 2] }, /param 0 \(i32\) must be an integer from -2\^31 to 2\^32-1/],
+    [{ params: [1, 2 ** 32] }, /param 1 \(i32\) must be an integer from -2\^31 to 2\^32-1/],
+    [{ params: [-(2 ** 31) - 1, 2] }, /param 0 \(i32\) must be an integer/],
+    [{ params: [NaN, 2] }, /param 0 \(i32\) must be an integer/],
     [{ params: [1n, 2] }, /param 0 is i32; a bigint fits only an i64/],
     [{ params: [{}, 2] }, /param 0 must be a number, bigint, Uint8Array or string/],
     [{ params: 'x' }, /params must be an array/],
@@ -67,6 +73,28 @@ describe('numbers and bigints follow the signature', () => {
     expect(error.code).toBe('INVALID_PARAMS');
     expect(error.message).toMatch(message);
     expect(pool.stats().queued).toBe(0);
+  });
+
+  test('in a batch, each task is checked on its own: the in-range ones run, the others are refused', async () => {
+    const params = [
+      [1, 2],
+      [2 ** 32, 0],
+      [0xffffffff, 1],
+      [1.5, 1],
+      [-(2 ** 31), 0],
+      ['1', 2],
+      [3, 4],
+    ];
+    const results = await pool.runBatch(params.map((p) => ({ module: 'math', function: 'add', params: p })));
+    expect(results.map((r) => (r.success ? r.output : r.error?.code))).toEqual([
+      3,
+      'INVALID_PARAMS',
+      0,
+      'INVALID_PARAMS',
+      -(2 ** 31),
+      'INVALID_PARAMS',
+      7,
+    ]);
   });
 
   test('i64 accepts safe integers and bigints in range only', async () => {
