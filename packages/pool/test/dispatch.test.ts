@@ -1,4 +1,4 @@
-import { WasmPool, type WasmResult } from '@wasmpool/pool';
+import { WasmPool, type WasmResult, type WasmTask } from '@wasmpool/pool';
 import { example, fixture, rejectionOf, trackPools } from './helpers';
 
 const track = trackPools();
@@ -131,6 +131,21 @@ describe('dispatch', () => {
     );
     expect(results.filter((r) => r.success)).toHaveLength(100);
     expect(results.slice(100).every((r) => r.error?.code === 'QUEUE_FULL')).toBe(true);
+  });
+
+  test('changing the array after runBatch() returns does not reach waiting tasks', async () => {
+    const pool = await mathPool();
+    const tasks: WasmTask[] = [
+      { module: 'math', function: 'add', params: [1, 2] },
+      { module: 'math', function: 'add64', params: [5n, 6n] },
+      { module: 'math', function: 'add', params: [3, 4] },
+    ];
+    const pending = pool.runBatch(tasks);
+    tasks[0] = { module: 'math', function: 'add', params: [100, 100] };
+    tasks[2] = { module: 'math', function: 'add', params: [1000, 1000] };
+    tasks.length = 1;
+    const results = await pending;
+    expect(results.map((r) => r.output)).toEqual([3, 11n, 7]);
   });
 
   test('an empty batch resolves to []', async () => {
