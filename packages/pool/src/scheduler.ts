@@ -8,6 +8,7 @@ import { SliceQueue } from './queue';
 import type { FunctionRef, ModuleRegistry } from './registry';
 import { StatsCollector } from './stats';
 import { BatchBlock, TaskState, type TaskBlock } from './task-block';
+import { LoopKeeper } from './loop-keeper';
 import { ModuleLoader } from './module-loader';
 import { snapshotPool } from './snapshot';
 import type { PoolEvents, PoolStats, WasmResult, WasmTask, WorkerExitReason } from './types';
@@ -20,17 +21,10 @@ const PIPELINE_DEPTH = Channel.RUN_SLOTS;
 const TARGET_MESSAGE_MS = 2;
 const MAX_MESSAGE_TASKS = Channel.SLOT_TASKS;
 const FIRST_MESSAGE_TASKS = 16;
-/**
- * While at most this many tasks are out, the event loop is kept turning (see `keepAwake`) for up to
- * AWAKE_MS after the last dispatch or result.
- */
+/** When the event loop is kept turning for results (see `wantsAwake`), and for how long after the last one (ms). */
 const AWAKE_MAX_TASKS = 16;
-const AWAKE_MS = 1;
-/**
- * ... only while the last message sent is expected to take less than this (ms) in its worker, and
- * while a core is left for the main thread (fewer busy workers than CORES).
- */
 const AWAKE_MAX_EXPECTED_MS = 0.05;
+const AWAKE_MS = 1;
 const CORES = availableParallelism();
 const timeOrigin = performance.timeOrigin;
 
@@ -115,53 +109,24 @@ export class Scheduler implements WorkforceHost {
       if (!sent) break;
     }
     if (hadQueued && this.queued === 0) this.emitter.emit('drain');
-    if (
-      this.inflight > 0 &&
-      this.inflight <= AWAKE_MAX_TASKS &&
-      this.lastSentExpectedMs < AWAKE_MAX_EXPECTED_MS &&
-      this.busyWorkers() < CORES
-    ) {
-      this.keepAwake();
-    }
+    if (this.lastSentExpectedMs < AWAKE_MAX_EXPECTED_MS && this.wantsAwake()) this.loop.start();
   }
-
-  private busyWorkers(): number {
-    let busy = 0;
-    for (const handle of this.workers.handles) if (handle.inflight > 0) busy++;
-    return busy;
-  }
-
-  private awake: NodeJS.Immediate | undefined;
-  private awakeSince = 0;
-  private lastSentExpectedMs = 0;
 
   /**
-   * A few short tasks are out and their caller most likely waits for them. A results message wakes an
-   * idle event loop through the kernel, which costs more than the task's whole trip to the worker
-   * (about 15 µs of a 20 µs round trip here). An immediate queued on every turn keeps the loop from
-   * blocking, so the message is taken on the next turn; I/O and timers still run on every turn. It
-   * stops once nothing is out, more than AWAKE_MAX_TASKS are, or nothing came back for AWAKE_MS.
-   * Tasks expected to run longer than AWAKE_MAX_EXPECTED_MS do not start it (the wake-up is small
-   * next to them), nor do tasks out on as many workers as there are cores (a turning loop would take
-   * a core from them).
+   * Whether the event loop is kept turning (see LoopKeeper): while at most AWAKE_MAX_TASKS tasks are
+   * out and a core is left for the main thread (a turning loop would take one from the workers).
+   * Tasks expected to run longer than AWAKE_MAX_EXPECTED_MS do not start it: the wake-up is small
+   * next to them.
    */
-  private keepAwake(): void {
-    this.awakeSince = performance.now();
-    this.awake ??= setImmediate(this.turn);
-  }
-
-  private readonly turn = (): void => {
-    this.awake = undefined;
-    if (
-      this.destroyed ||
-      this.inflight === 0 ||
-      this.inflight > AWAKE_MAX_TASKS ||
-      this.busyWorkers() >= CORES
-    ) {
-      return;
-    }
-    if (performance.now() - this.awakeSince < AWAKE_MS) this.awake = setImmediate(this.turn);
+  private readonly wantsAwake = (): boolean => {
+    if (this.destroyed || this.inflight === 0 || this.inflight > AWAKE_MAX_TASKS) return false;
+    let busy = 0;
+    for (const handle of this.workers.handles) if (handle.inflight > 0) busy++;
+    return busy < CORES;
   };
+
+  private readonly loop = new LoopKeeper(this.wantsAwake, AWAKE_MS);
+  private lastSentExpectedMs = 0;
 
   private pickWorker(): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
@@ -306,7 +271,7 @@ export class Scheduler implements WorkforceHost {
     flushed?.flush();
     handle.releaseResults(message);
     handle.acknowledge(count);
-    if (this.awake !== undefined) this.awakeSince = performance.now();
+    this.loop.progress();
     handle.heapBytes = message.heapBytes;
     handle.recordMemory(message.memory);
     this.afterProgress(handle);
@@ -552,8 +517,7 @@ export class Scheduler implements WorkforceHost {
   /** Ends every worker now, failing what is queued or in flight with `error`. */
   async terminateAll(error?: WasmPoolError): Promise<void> {
     this.destroyed = true;
-    if (this.awake !== undefined) clearImmediate(this.awake);
-    this.awake = undefined;
+    this.loop.stop();
     if (error !== undefined) this.failQueued(error);
     const ending: Promise<number>[] = [];
     for (const handle of [...this.workers.handles]) {
