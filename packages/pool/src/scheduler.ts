@@ -1,17 +1,19 @@
 import { availableParallelism } from 'node:os';
 import type EventEmitter from 'eventemitter3';
-import { Channel, OutputKind, codeOfStatus, type ResultsMessage } from '@wasmpool/worker';
+import { Channel, type ResultsMessage } from '@wasmpool/worker';
 import { WasmPoolError, type ErrorCode } from './errors';
 import { BatchEncoder } from './encoder';
 import type { ResolvedOptions } from './options';
 import { SliceQueue } from './queue';
-import type { FunctionRef, ModuleRegistry } from './registry';
+import type { ModuleRegistry } from './registry';
 import { StatsCollector } from './stats';
-import { BatchBlock, TaskState, type TaskBlock } from './task-block';
+import { TaskState, type TaskBlock } from './task-block';
 import { LoopKeeper } from './loop-keeper';
+import { settleResults, type ResultsHost } from './results';
+import { emitTaskComplete } from './task-events';
 import { ModuleLoader } from './module-loader';
 import { snapshotPool } from './snapshot';
-import type { PoolEvents, PoolStats, WasmResult, WasmTask, WorkerExitReason } from './types';
+import type { PoolEvents, PoolStats, WasmTask, WorkerExitReason } from './types';
 import { blockAt, type RunningTask, type WorkerHandle } from './worker-handle';
 import { Workforce, type WorkforceHost } from './workforce';
 
@@ -43,7 +45,7 @@ interface Target {
  * task exactly once from what the workers report or from what happens to them, and grows, shrinks
  * and replaces workers.
  */
-export class Scheduler implements WorkforceHost {
+export class Scheduler implements WorkforceHost, ResultsHost {
   readonly queue = new SliceQueue();
   readonly stats = new StatsCollector();
   readonly workers: Workforce;
@@ -61,7 +63,7 @@ export class Scheduler implements WorkforceHost {
   constructor(
     private readonly options: ResolvedOptions,
     private readonly registry: ModuleRegistry,
-    private readonly emitter: EventEmitter<PoolEvents>,
+    readonly emitter: EventEmitter<PoolEvents>,
   ) {
     this.workers = new Workforce(options, registry, emitter, this.stats, this);
     this.modules = new ModuleLoader(registry, this.workers.handles);
@@ -173,144 +175,13 @@ export class Scheduler implements WorkforceHost {
   // ---- results ----
 
   results(handle: WorkerHandle, message: ResultsMessage): void {
-    const { count, refs } = message;
-    const views = handle.resultViews(message);
-    const { status, values, bigValues, times } = views;
-    const listening = this.emitter.listenerCount('taskComplete') > 0;
-    const stats = this.stats;
-    // Per-function bookkeeping is gathered over a run of tasks of one function and applied once.
-    let fn: FunctionRef | undefined;
-    let fnTasks = 0;
-    let fnSucceeded = 0;
-    let fnMs = 0;
-    let flushed: TaskBlock | undefined;
-    let refPos = 0;
-    let k = 0;
-    while (k < count) {
-      const entry = handle.pipeline[0];
-      if (entry === undefined) break;
-      const { blocks, ends, indices } = entry;
-      let run = 0;
-      while (entry.next < indices.length && k < count) {
-        while (entry.next >= (ends[run] as number)) run++;
-        const block = blocks[run] as TaskBlock;
-        if (!listening && block instanceof BatchBlock) {
-          const taskFn = block.fns[indices[entry.next] as number];
-          const end = Math.min(ends[run] as number, entry.next + count - k);
-          const settled =
-            taskFn === undefined ? 0 : block.settleNumbers(indices, entry.next, end, k, taskFn, views, stats);
-          if (settled > 0) {
-            if (taskFn !== fn) {
-              if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
-              fn = taskFn;
-              fnTasks = 0;
-              fnSucceeded = 0;
-              fnMs = 0;
-            }
-            fnTasks += settled;
-            fnSucceeded += settled;
-            fnMs += block.settledMs;
-            entry.next += settled;
-            k += settled;
-            this.inflight -= settled;
-            if (block !== flushed) {
-              flushed?.flush();
-              flushed = block;
-            }
-            continue;
-          }
-        }
-        const index = indices[entry.next] as number;
-        entry.next++;
-        const taskStatus = status[k] as number;
-        const startedAt = times[2 * k] as number;
-        const executionTimeMs = times[2 * k + 1] as number;
-        const kind = block.outputs[index];
-        let output: unknown;
-        let error: string | undefined;
-        if (taskStatus !== 0) error = refs![refPos++] as string;
-        else if (kind === OutputKind.number) output = values[k];
-        else if (kind === OutputKind.bigint) output = bigValues[k];
-        else if (kind !== OutputKind.void) output = refs![refPos++];
-        k++;
-        if (block.states[index] === TaskState.settled) continue;
-        block.states[index] = TaskState.settled;
-        block.unsettled--;
-        this.inflight--;
-        const taskFn = block.fns[index]!;
-        if (taskFn !== fn) {
-          if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
-          fn = taskFn;
-          fnTasks = 0;
-          fnSucceeded = 0;
-          fnMs = 0;
-        }
-        fnTasks++;
-        fnMs += executionTimeMs;
-        const waitTimeMs = startedAt - timeOrigin - block.acceptedAt;
-        if (error === undefined) {
-          fnSucceeded++;
-          stats.recordSuccess(executionTimeMs, waitTimeMs);
-          block.succeed(index, output, executionTimeMs);
-          if (listening) this.emitComplete(block, index, waitTimeMs, executionTimeMs, output);
-        } else {
-          const code = codeOfStatus(taskStatus);
-          stats.recordFailure(code, executionTimeMs, waitTimeMs, true);
-          taskFn.version.failed++;
-          block.fail(index, code, error, executionTimeMs);
-          if (listening) this.emitComplete(block, index, waitTimeMs, executionTimeMs, undefined, code, error);
-        }
-        if (block !== flushed) {
-          flushed?.flush();
-          flushed = block;
-        }
-      }
-      if (entry.next === indices.length) handle.completeEntry();
-    }
-    if (fn !== undefined) this.account(fn, fnTasks, fnSucceeded, fnMs);
-    flushed?.flush();
+    settleResults(this, handle, message);
     handle.releaseResults(message);
-    handle.acknowledge(count);
+    handle.acknowledge(message.count);
     this.loop.progress();
     handle.heapBytes = message.heapBytes;
     handle.recordMemory(message.memory);
     this.afterProgress(handle);
-  }
-
-  /** Applies what a run of settled tasks of one function did: learnt run time, module counts. */
-  private account(fn: FunctionRef, tasks: number, succeeded: number, totalMs: number): void {
-    const meanMs = totalMs / tasks;
-    fn.meanRunMs = fn.meanRunMs < 0 ? meanMs : fn.meanRunMs * 0.8 + meanMs * 0.2;
-    const version = fn.version;
-    version.completed += succeeded;
-    version.pending -= tasks;
-    this.modules.release(version);
-  }
-
-  private emitComplete(
-    block: TaskBlock,
-    index: number,
-    waitTimeMs: number,
-    executionTimeMs: number,
-    output: unknown,
-    code?: ErrorCode,
-    message?: string,
-  ): void {
-    const result: WasmResult =
-      code === undefined
-        ? { id: block.taskId(index), success: true, output, executionTimeMs }
-        : {
-            id: block.taskId(index),
-            success: false,
-            error: { code, message: message ?? '' },
-            executionTimeMs,
-          };
-    const fn = block.fns[index];
-    this.emitter.emit('taskComplete', result, {
-      module: fn?.version.name ?? String(block.tasks[index]?.module),
-      function: fn?.name ?? String(block.tasks[index]?.function),
-      waitTimeMs: Math.max(0, waitTimeMs),
-    });
   }
 
   /**
@@ -340,7 +211,7 @@ export class Scheduler implements WorkforceHost {
     block.fail(index, code, message, executionTimeMs);
     block.flush();
     if (this.emitter.listenerCount('taskComplete') > 0) {
-      this.emitComplete(block, index, waitTimeMs, executionTimeMs, undefined, code, message);
+      emitTaskComplete(this.emitter, block, index, waitTimeMs, executionTimeMs, undefined, code, message);
     }
     this.checkIdle();
   }
@@ -378,7 +249,7 @@ export class Scheduler implements WorkforceHost {
     this.stats.recordFailure(error.code, 0, 0, false);
     block.fail(index, error.code, error.message, 0);
     if (this.emitter.listenerCount('taskComplete') > 0)
-      this.emitComplete(block, index, 0, 0, undefined, error.code, error.message);
+      emitTaskComplete(this.emitter, block, index, 0, 0, undefined, error.code, error.message);
   }
 
   // ---- aborts and deadlines ----
