@@ -58,11 +58,8 @@ export abstract class TaskBlock {
     return this.tasks.length;
   }
 
-  taskId(index: number): string {
-    return this.tasks[index]?.id ?? this.generatedId(index);
-  }
-
-  protected abstract generatedId(index: number): string;
+  /** The task's id: the one it was given, else one generated for it. */
+  abstract taskId(index: number): string;
 
   timeoutOf(index: number): number {
     return this.timeouts?.[index] ?? this.timeoutMs;
@@ -96,12 +93,8 @@ export class BatchBlock extends TaskBlock {
   /** Total run time of the tasks the last `settleNumbers()` settled (ms). */
   settledMs = 0;
 
-  override taskId(index: number): string {
+  taskId(index: number): string {
     return this.givenIds?.[index] ?? positionId(index);
-  }
-
-  protected generatedId(index: number): string {
-    return positionId(index);
   }
 
   /**
@@ -226,8 +219,8 @@ export class RunBlock extends TaskBlock {
     this.ids = ids;
   }
 
-  protected generatedId(index: number): string {
-    return String(this.ids[index]);
+  taskId(index: number): string {
+    return this.tasks[index]?.id ?? String(this.ids[index]);
   }
 
   onSettle(index: number, cleanup: () => void): void {
