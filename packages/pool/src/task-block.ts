@@ -99,7 +99,7 @@ export class BatchBlock extends TaskBlock {
 
   /**
    * The hot path of big batches: settles the successful numeric results of function `fn` at
-   * `indices[from..to)`, which are results `k, k+1, …` of a results message. Stops at the first
+   * `indices[from..to)`, which are results `k, k+1, …` in `views` (a results message's arrays). Stops at the first
    * task that needs the general path (a failure, another output kind or function, a task settled
    * already) and returns how many it settled; `flush()` must follow.
    */
@@ -109,11 +109,11 @@ export class BatchBlock extends TaskBlock {
     to: number,
     k: number,
     fn: FunctionRef,
-    message: { status: Uint8Array; values: Float64Array; times: Float64Array },
+    views: { status: Uint8Array; values: Float64Array; times: Float64Array },
     stats: StatsCollector,
   ): number {
     const { states, outputs, fns, results, givenIds } = this;
-    const { status, values, times } = message;
+    const { status, values, times } = views;
     const acceptedAt = performance.timeOrigin + this.acceptedAt;
     let totalMs = 0;
     let at = from;
