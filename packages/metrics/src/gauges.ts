@@ -40,32 +40,32 @@ export function registerStatGauges(
     },
   });
 
-  const queueDepth = new Gauge({
-    name: `${prefix}queue_depth`,
-    help: "Tasks accepted and not started yet: in the pool's queue, or handed to a worker behind its current task.",
-    registers,
-    collect() {
-      this.set(stats().queued);
-    },
-  });
+  /** A gauge without labels that reads one number off the scrape's stats. */
+  const scalar = (name: string, help: string, read: (stats: PoolStats) => number): Gauge<string> =>
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        this.set(read(stats()));
+      },
+    });
 
-  const running = new Gauge({
-    name: `${prefix}tasks_running`,
-    help: 'Tasks executing in a worker now (at most one per worker).',
-    registers,
-    collect() {
-      this.set(stats().running);
-    },
-  });
-
-  const utilization = new Gauge({
-    name: `${prefix}utilization_ratio`,
-    help: 'Busy time of the workers divided by (workers x wall time) since the pool was created, 0 to 1.',
-    registers,
-    collect() {
-      this.set(stats().utilization);
-    },
-  });
+  const queueDepth = scalar(
+    'queue_depth',
+    "Tasks accepted and not started yet: in the pool's queue, or handed to a worker behind its current task.",
+    (s) => s.queued,
+  );
+  const running = scalar(
+    'tasks_running',
+    'Tasks executing in a worker now (at most one per worker).',
+    (s) => s.running,
+  );
+  const utilization = scalar(
+    'utilization_ratio',
+    'Busy time of the workers divided by (workers x wall time) since the pool was created, 0 to 1.',
+    (s) => s.utilization,
+  );
 
   const memory = new Gauge({
     name: `${prefix}wasm_memory_bytes`,
