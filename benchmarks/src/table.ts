@@ -61,7 +61,8 @@ function contendersOf(report: BenchReport): ContenderName[] {
   return CONTENDERS.filter((c) => report.options.contenders.includes(c));
 }
 
-export function textTable(report: BenchReport): string {
+/** The header and the cells of the results table, shared by its text and Markdown forms. */
+function tableCells(report: BenchReport): { head: string[]; body: string[][] } {
   const contenders = contendersOf(report);
   const head = ['case', 'metric', ...contenders, 'wasmpool ÷ piscina'];
   const body = tableRows(report).map((r) => [
@@ -70,6 +71,11 @@ export function textTable(report: BenchReport): string {
     ...contenders.map((c) => cell(r.cells[c])),
     ratioCell(r.ratio),
   ]);
+  return { head, body };
+}
+
+export function textTable(report: BenchReport): string {
+  const { head, body } = tableCells(report);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cols: string[]): string =>
     cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -77,14 +83,7 @@ export function textTable(report: BenchReport): string {
 }
 
 export function markdownTable(report: BenchReport): string {
-  const contenders = contendersOf(report);
-  const head = ['case', 'metric', ...contenders, 'wasmpool ÷ piscina'];
-  const rows = tableRows(report).map((r) => [
-    r.case,
-    r.label,
-    ...contenders.map((c) => cell(r.cells[c])),
-    ratioCell(r.ratio),
-  ]);
+  const { head, body: rows } = tableCells(report);
   const align = head.map((_, i) => (i < 2 ? '---' : '---:'));
   return [head, align, ...rows].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
 }
