@@ -189,6 +189,8 @@ interface ThroughputCase {
   perTask: number;
   /** Also report the speed-up over the single thread (paired per repetition). */
   speedup?: boolean;
+  /** Only these contenders run the case (default: every contender of the run). */
+  only?: ContenderName[];
   run(r: Running, n: number, contender: ContenderName): Promise<void>;
   check(contender: ContenderName, n: number): void;
 }
@@ -210,10 +212,10 @@ class Bench {
     );
   }
 
-  /** The contenders in the order of repetition `rep` (rotated each time). */
-  private order(rep: number): Contender[] {
-    const n = this.contenders.length;
-    return this.contenders.map((_, i) => this.contenders[(i + rep) % n]);
+  /** `contenders` in the order of repetition `rep` (rotated each time). */
+  private order(rep: number, contenders: Contender[] = this.contenders): Contender[] {
+    const n = contenders.length;
+    return contenders.map((_, i) => contenders[(i + rep) % n]);
   }
 
   private warmTasks(tasks: number): number {
@@ -254,16 +256,17 @@ class Bench {
     const running = await this.startAll(load, maxQueued);
     try {
       for (const cs of cases) {
+        const contenders = this.contenders.filter((c) => cs.only?.includes(c.name) ?? true);
         if (this.opts.warmup) {
           const n = this.warmTasks(cs.tasks);
-          for (const c of this.contenders) {
+          for (const c of contenders) {
             await cs.run(running.get(c.name) as Running, n, c.name);
             cs.check(c.name, n);
           }
         }
-        const samples = new Map<ContenderName, number[]>(this.contenders.map((c) => [c.name, []]));
+        const samples = new Map<ContenderName, number[]>(contenders.map((c) => [c.name, []]));
         for (let rep = 0; rep < this.opts.reps; rep++) {
-          for (const c of this.order(rep)) {
+          for (const c of this.order(rep, contenders)) {
             const t0 = performance.now();
             await cs.run(running.get(c.name) as Running, cs.tasks, c.name);
             const seconds = (performance.now() - t0) / 1000;
@@ -276,7 +279,7 @@ class Bench {
           }
         }
         const single = samples.get('single');
-        for (const c of this.contenders) {
+        for (const c of contenders) {
           const s = samples.get(c.name) as number[];
           const metrics: Record<string, Figure> = { throughput: figure(s, cs.unit, 'higher') };
           if (cs.speedup === true && single !== undefined && c.name !== 'single') {
@@ -355,6 +358,16 @@ class Bench {
           perTask: 1,
           run: (r, k, who) => r.tinyBatch(k, batchSize, batchInFlight, outs.get(who) as Int32Array),
           check: this.addChecker('tiny-batch', 'tiny-batch', outs),
+        },
+        {
+          // One call for all n tasks: only wasmpool has an API for it (piscina's would run on one thread).
+          name: 'tiny-batch-whole',
+          unit: 'tasks/s',
+          tasks: n,
+          perTask: 1,
+          only: ['wasmpool', 'single'],
+          run: (r, k, who) => r.tinyBatch(k, k, 1, outs.get(who) as Int32Array),
+          check: this.addChecker('tiny-batch', 'tiny-batch-whole', outs),
         },
       ],
       n,

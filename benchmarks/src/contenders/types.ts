@@ -15,7 +15,10 @@ export interface StartContext {
 export interface Running {
   /** `add(addA(i), addB(i))` for i < n, one API call per task, `inFlight` tasks outstanding. */
   tinyRun(n: number, inFlight: number, out: Int32Array): Promise<void>;
-  /** The same tasks submitted as batches of `batchSize` (wasmpool: one runBatch of all n). */
+  /**
+   * The same tasks submitted as arrays of `batchSize` tasks, `inFlight` arrays outstanding (wasmpool: one
+   * `runBatch()` per array). `batchSize` n and `inFlight` 1 make it one call for the whole workload.
+   */
   tinyBatch(n: number, batchSize: number, inFlight: number, out: Int32Array): Promise<void>;
   /** `spin(iterations)` n times. */
   cpu(n: number, iterations: number, inFlight: number, out: Int32Array): Promise<void>;
@@ -67,7 +70,7 @@ export function addB(i: number): number {
 
 /**
  * Runs n asynchronous tasks with at most `inFlight` outstanding: each settled task starts the next one.
- * Rejects with the first error.
+ * Rejects with the first error, from a task or from `store`.
  */
 export function windowed<T>(
   n: number,
@@ -83,22 +86,25 @@ export function windowed<T>(
     let next = 0;
     let settled = 0;
     let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
     const launch = (): void => {
       const i = next++;
-      start(i).then(
-        (value) => {
-          if (failed) return;
+      start(i).then((value) => {
+        if (failed) return;
+        try {
           store(i, value);
-          settled++;
-          if (next < n) launch();
-          else if (settled === n) resolve();
-        },
-        (error: unknown) => {
-          if (failed) return;
-          failed = true;
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        settled++;
+        if (next < n) launch();
+        else if (settled === n) resolve();
+      }, fail);
     };
     const initial = Math.min(Math.max(1, inFlight), n);
     for (let k = 0; k < initial; k++) launch();

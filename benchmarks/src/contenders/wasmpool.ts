@@ -11,7 +11,7 @@ function baseOptions(workers: number, maxQueued: number): WasmPoolOptions {
   return {
     minWorkers: workers,
     maxWorkers: workers,
-    // runBatch() of the whole tiny-batch workload must fit in the queue.
+    // One runBatch() of the whole tiny-batch workload (the tiny-batch-whole case) must fit in the queue.
     maxQueue: Math.max(100_000, maxQueued),
   };
 }
@@ -33,17 +33,30 @@ async function start(ctx: StartContext): Promise<Running> {
         },
       );
     },
-    async tinyBatch(n, _batchSize, _inFlight, out) {
-      const tasks = new Array<WasmTask>(n);
-      for (let i = 0; i < n; i++) tasks[i] = addTask(i);
-      const results = await pool.runBatch(tasks);
-      if (results.length !== n) throw new Error(`runBatch returned ${results.length} results for ${n} tasks`);
-      for (let i = 0; i < n; i++) {
-        const r = results[i];
-        if (!r.success)
-          throw new WasmPoolError(r.error?.code ?? 'TRAP', `task ${i}: ${r.error?.message ?? '?'}`);
-        out[i] = r.output as number;
-      }
+    async tinyBatch(n, batchSize, inFlight, out) {
+      await windowed(
+        Math.ceil(n / batchSize),
+        inFlight,
+        (c) => {
+          const from = c * batchSize;
+          const tasks = new Array<WasmTask>(Math.min(n, from + batchSize) - from);
+          for (let i = 0; i < tasks.length; i++) tasks[i] = addTask(from + i);
+          return pool.runBatch(tasks);
+        },
+        (c, results) => {
+          const from = c * batchSize;
+          for (let i = 0; i < results.length; i++) {
+            const r = results[i];
+            if (!r.success) {
+              throw new WasmPoolError(
+                r.error?.code ?? 'TRAP',
+                `task ${from + i}: ${r.error?.message ?? '?'}`,
+              );
+            }
+            out[from + i] = r.output as number;
+          }
+        },
+      );
     },
     async cpu(n, iterations, inFlight, out) {
       const task: WasmTask = { module: 'math', function: 'spin', params: [iterations] };
