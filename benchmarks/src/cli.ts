@@ -27,6 +27,8 @@ const USAGE = `usage: npm run bench -- [options]
   --quick               smaller sizes and fewer repetitions (well under two minutes)
   --tiny                the smallest sizes: checks that everything runs, measures nothing useful
   --workers N           worker threads per pool (default 2)
+  --nice N              niceIncrement of wasmpool's and piscina's workers, 0-19 (default 0: not
+                        set; tinypool has no such option)
   --workloads a,b       any of ${WORKLOADS.join(', ')} (default all)
   --contenders a,b      any of ${CONTENDERS.join(', ')} (default all)
   --reps N              measured repetitions (default 5, --quick 3)
@@ -59,11 +61,23 @@ function list<T extends string>(
   return items as T[];
 }
 
-function int(value: string | undefined, what: string): number | undefined {
+function int(
+  value: string | undefined,
+  what: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${what} must be a positive integer, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    const range =
+      max === Number.MAX_SAFE_INTEGER
+        ? min === 1
+          ? 'a positive integer'
+          : `an integer of ${min} or more`
+        : `an integer from ${min} to ${max}`;
+    throw new UsageError(`--${what} must be ${range}, got "${value}"`);
+  }
   return n;
 }
 
@@ -84,6 +98,7 @@ export function parseCli(argv: string[]): CliArgs {
       tiny: { type: 'boolean', default: false },
       tamper: { type: 'string' },
       workers: { type: 'string' },
+      nice: { type: 'string' },
       workloads: { type: 'string' },
       contenders: { type: 'string' },
       reps: { type: 'string' },
@@ -107,6 +122,8 @@ export function parseCli(argv: string[]): CliArgs {
   }
   const workers = int(values.workers, 'workers');
   if (workers !== undefined) options.workers = workers;
+  const nice = int(values.nice, 'nice', 0, 19);
+  if (nice !== undefined) options.nice = nice;
   const reps = int(values.reps, 'reps');
   if (reps !== undefined) options.reps = reps;
   const workloads = list<WorkloadName>(values.workloads, WORKLOADS, 'workload');

@@ -7,7 +7,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadContender, type Contender } from './contenders';
-import { addA, addB, type ModuleKey, type Running } from './contenders/types';
+import { addA, addB, type ModuleKey, type PoolShape, type Running } from './contenders/types';
 import { machineInfo, type MachineInfo } from './machine';
 import {
   CONTENDERS,
@@ -77,6 +77,8 @@ export interface BenchReport {
     kind: 'full' | 'quick' | 'tiny' | 'custom';
     quick: boolean;
     workers: number;
+    /** niceIncrement given to wasmpool's and piscina's workers (0: none). */
+    nice: number;
     reps: number;
     warmup: boolean;
     workloads: WorkloadName[];
@@ -96,6 +98,7 @@ export function resolveOptions(partial: Partial<BenchOptions> = {}): BenchOption
   const options: BenchOptions = {
     quick,
     workers: partial.workers ?? 2,
+    nice: partial.nice ?? 0,
     workloads: partial.workloads ?? [...WORKLOADS],
     contenders: partial.contenders ?? [...CONTENDERS],
     reps: partial.reps ?? (quick ? DEFAULT_REPS.quick : DEFAULT_REPS.full),
@@ -108,6 +111,8 @@ export function resolveOptions(partial: Partial<BenchOptions> = {}): BenchOption
   if (!Number.isInteger(options.workers) || options.workers < 1)
     throw new Error('workers must be an integer >= 1');
   if (!Number.isInteger(options.reps) || options.reps < 1) throw new Error('reps must be an integer >= 1');
+  if (!Number.isInteger(options.nice) || options.nice < 0 || options.nice > 19)
+    throw new Error('nice must be an integer from 0 to 19');
   for (const w of options.workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}`);
   for (const c of options.contenders) if (!CONTENDERS.includes(c)) throw new Error(`unknown contender ${c}`);
   return options;
@@ -136,13 +141,16 @@ export async function runBenchmarks(partial: Partial<BenchOptions> = {}): Promis
       kind: runKind(opts),
       quick: opts.quick,
       workers: opts.workers,
+      nice: opts.nice,
       reps: opts.reps,
       warmup: opts.warmup,
       workloads: [...opts.workloads],
       contenders: [...opts.contenders],
       sizes: opts.sizes,
     },
-    contenders: Object.fromEntries(contenders.map((c) => [c.name, c.describe(opts.workers)])),
+    contenders: Object.fromEntries(
+      contenders.map((c) => [c.name, c.describe({ workers: opts.workers, nice: opts.nice })]),
+    ),
     results: bench.results,
     ratios: [],
     targets: [],
@@ -218,6 +226,10 @@ class Bench {
     return contenders.map((_, i) => contenders[(i + rep) % n]);
   }
 
+  private shape(): PoolShape {
+    return { workers: this.opts.workers, nice: this.opts.nice };
+  }
+
   private warmTasks(tasks: number): number {
     return Math.max(1, Math.ceil(tasks * this.opts.sizes.warmupFraction));
   }
@@ -226,10 +238,7 @@ class Bench {
     const running = new Map<ContenderName, Running>();
     try {
       for (const c of this.contenders) {
-        running.set(
-          c.name,
-          await c.start({ workers: this.opts.workers, modules: this.opts.modules, load, maxQueued }),
-        );
+        running.set(c.name, await c.start({ ...this.shape(), modules: this.opts.modules, load, maxQueued }));
       }
     } catch (error) {
       await closeAll(running);
@@ -525,7 +534,7 @@ class Bench {
   }
 
   async coldStart(): Promise<void> {
-    const ctx = { workers: this.opts.workers, modules: this.opts.modules };
+    const ctx = { ...this.shape(), modules: this.opts.modules };
     const checkAnswer = (contender: ContenderName, what: string, got: number, want: number): void => {
       const expected = want + (this.tampered('cold-start', contender) ? 1 : 0);
       if (got !== expected)

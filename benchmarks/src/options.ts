@@ -111,6 +111,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Worker threads of each pool (min = max). */
   workers: number;
+  /** niceIncrement of wasmpool's and piscina's workers (tinypool has none); 0 = not set. */
+  nice: number;
   workloads: WorkloadName[];
   contenders: ContenderName[];
   /** Measured repetitions per workload and contender (cold-start: pools created per contender). */

@@ -66,7 +66,8 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
   expect(json.machine.node).toBe(process.version);
   expect(json.load.start).toHaveLength(3);
   expect(json.load.end).toHaveLength(3);
-  expect(json.options).toMatchObject({ kind: 'tiny', workers: 2, reps, quick: false, warmup: true });
+  expect(json.options).toMatchObject({ kind: 'tiny', workers: 2, nice: 0, reps, quick: false, warmup: true });
+  expect(json.contenders.wasmpool).not.toHaveProperty('niceIncrement');
   expect(json.options.workloads).toEqual([...WORKLOADS]);
   expect(json.options.contenders).toEqual(contenders);
   expect(json.options.sizes).toEqual(TINY);
@@ -188,6 +189,25 @@ describe('runBenchmarks at a tiny size, every workload, in process', () => {
   });
 });
 
+describe('--nice', () => {
+  test('gives wasmpool and piscina workers the niceIncrement, and the run still checks every answer', async () => {
+    const report = await runBenchmarks({
+      sizes: TINY,
+      workloads: ['tiny-batch', 'cold-start'],
+      contenders: ['wasmpool', 'piscina'],
+      reps: 1,
+      nice: 2,
+    });
+    expect(report.options.nice).toBe(2);
+    expect(report.contenders.wasmpool).toMatchObject({ niceIncrement: 2 });
+    expect(report.contenders.piscina).toMatchObject({ niceIncrement: 2 });
+    expect(report.results.find((r) => r.case === 'tiny-batch' && r.contender === 'wasmpool')).toBeDefined();
+    await expect(runBenchmarks({ sizes: TINY, workloads: ['latency'], nice: 20 })).rejects.toThrow(
+      /nice must be an integer from 0 to 19/,
+    );
+  });
+});
+
 describe('a wrong answer fails the run', () => {
   test.each(WORKLOADS.map((w) => [w]))('%s', async (workload) => {
     await expect(
@@ -284,10 +304,13 @@ describe('cli', () => {
       'x.json',
       '--tamper',
       'cpu:single',
+      '--nice',
+      '5',
     ]);
     expect(args.options).toMatchObject({
       quick: true,
       workers: 3,
+      nice: 5,
       workloads: ['cpu', 'latency'],
       contenders: ['wasmpool', 'single'],
       reps: 4,
@@ -298,6 +321,9 @@ describe('cli', () => {
     expect(parseCli(['--tiny']).options.sizes).toBe(TINY);
     expect(() => parseCli(['--workloads', 'nope'])).toThrow(/unknown workload "nope"/);
     expect(() => parseCli(['--reps', '0'])).toThrow(/positive integer/);
+    expect(parseCli(['--nice', '0']).options.nice).toBe(0);
+    expect(() => parseCli(['--nice', '20'])).toThrow(/--nice must be an integer from 0 to 19, got "20"/);
+    expect(() => parseCli(['--nice=-1'])).toThrow(/--nice must be an integer from 0 to 19/);
     expect(() => parseCli(['--tamper', 'cpu:nobody'])).toThrow(/unknown contender "nobody"/);
   });
 

@@ -12,6 +12,7 @@ import {
   sleepMs,
   windowed,
   type ColdStartResult,
+  type PoolShape,
   type ReplaceResult,
   type Running,
   type StartContext,
@@ -143,15 +144,17 @@ export async function peerReplace(create: () => PeerPool, workers: number): Prom
 
 /**
  * The options piscina and tinypool (the same API) get: a fixed pool (`minThreads = maxThreads`), an explicit
- * `idleTimeout` (piscina's README tip against worker churn), defaults otherwise.
+ * `idleTimeout` (piscina's README tip against worker churn), defaults otherwise. `niceIncrement` is piscina's
+ * (tinypool has no such option); it is set only when the run asks for it.
  */
-export function peerOptions(workers: number, modules: PeerWorkerData['modules']) {
+export function peerOptions(shape: PoolShape, modules: PeerWorkerData['modules']) {
   return {
     filename: PEER_WORKER,
-    minThreads: workers,
-    maxThreads: workers,
+    minThreads: shape.workers,
+    maxThreads: shape.workers,
     idleTimeout: 60_000,
     workerData: { modules } satisfies PeerWorkerData,
+    ...(shape.nice > 0 ? { niceIncrement: shape.nice } : {}),
   };
 }
 

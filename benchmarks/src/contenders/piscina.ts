@@ -6,20 +6,19 @@
 import { Piscina } from 'piscina';
 import type { PeerWorkerData } from '../peer-worker';
 import { peerColdStart, peerModules, peerOptions, peerReplace, peerRunning, type PeerPool } from './peer';
-import type { Contender } from './types';
+import type { Contender, PoolShape } from './types';
 
-function create(workers: number, modules: PeerWorkerData['modules']): PeerPool {
-  return new Piscina(peerOptions(workers, modules));
+function create(shape: PoolShape, modules: PeerWorkerData['modules']): PeerPool {
+  return new Piscina(peerOptions(shape, modules));
 }
 
 export const piscina: Contender = {
   name: 'piscina',
-  describe(workers) {
-    const { filename: _f, workerData: _w, ...rest } = peerOptions(workers, {});
+  describe(shape) {
+    const { filename: _f, workerData: _w, ...rest } = peerOptions(shape, {});
     return { version: Piscina.version, ...rest, atomics: 'sync (default)', concurrentTasksPerWorker: 1 };
   },
-  start: async (ctx) => peerRunning(create(ctx.workers, peerModules(ctx))),
-  coldStart: (ctx) => peerColdStart(() => create(ctx.workers, { large: ctx.modules.large })),
-  replaceKilledWorker: (ctx) =>
-    peerReplace(() => create(ctx.workers, { math: ctx.modules.math }), ctx.workers),
+  start: async (ctx) => peerRunning(create(ctx, peerModules(ctx))),
+  coldStart: (ctx) => peerColdStart(() => create(ctx, { large: ctx.modules.large })),
+  replaceKilledWorker: (ctx) => peerReplace(() => create(ctx, { math: ctx.modules.math }), ctx.workers),
 };

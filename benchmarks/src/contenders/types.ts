@@ -3,8 +3,15 @@ import type { ContenderName, ModulePaths } from '../options';
 /** Which of the benchmark modules a running contender must have loaded. */
 export type ModuleKey = 'math' | 'sha256';
 
-export interface StartContext {
+/** How every pool of a run is set up. */
+export interface PoolShape {
+  /** Worker threads (min = max). */
   workers: number;
+  /** Added to the worker threads' nice value (`niceIncrement`); 0 leaves them at the process's priority. */
+  nice: number;
+}
+
+export interface StartContext extends PoolShape {
   modules: ModulePaths;
   load: ModuleKey[];
   /** The largest number of tasks the harness may have queued at once (wasmpool's maxQueue). */
@@ -29,8 +36,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export interface ColdStartContext {
-  workers: number;
+export interface ColdStartContext extends PoolShape {
   modules: ModulePaths;
 }
 
@@ -53,7 +59,7 @@ export interface ReplaceResult {
 export interface Contender {
   name: ContenderName;
   /** How the contender is configured, for the JSON report. */
-  describe(workers: number): Record<string, unknown>;
+  describe(shape: PoolShape): Record<string, unknown>;
   start(ctx: StartContext): Promise<Running>;
   coldStart(ctx: ColdStartContext): Promise<ColdStartResult>;
   /** Absent where the contender has no worker to kill (single). */

@@ -4,13 +4,23 @@
  */
 import { performance } from 'node:perf_hooks';
 import { WasmPool, WasmPoolError, type WasmPoolOptions, type WasmTask } from '@wasmpool/pool';
-import { addA, addB, sleepMs, windowed, type Contender, type Running, type StartContext } from './types';
+import {
+  addA,
+  addB,
+  sleepMs,
+  windowed,
+  type Contender,
+  type PoolShape,
+  type Running,
+  type StartContext,
+} from './types';
 
 /** The options every wasmpool in the benchmarks gets (besides modules). */
-function baseOptions(workers: number, maxQueued: number): WasmPoolOptions {
+function baseOptions({ workers, nice }: PoolShape, maxQueued: number): WasmPoolOptions {
   return {
     minWorkers: workers,
     maxWorkers: workers,
+    ...(nice > 0 ? { niceIncrement: nice } : {}),
     // One runBatch() of the whole tiny-batch workload (the tiny-batch-whole case) must fit in the queue.
     maxQueue: Math.max(100_000, maxQueued),
   };
@@ -20,7 +30,7 @@ async function start(ctx: StartContext): Promise<Running> {
   const modules: WasmPoolOptions['modules'] = {};
   if (ctx.load.includes('math')) modules.math = { source: ctx.modules.math };
   if (ctx.load.includes('sha256')) modules.sha256 = { source: ctx.modules.sha256 };
-  const pool = await WasmPool.create({ ...baseOptions(ctx.workers, ctx.maxQueued), modules });
+  const pool = await WasmPool.create({ ...baseOptions(ctx, ctx.maxQueued), modules });
   const addTask = (i: number): WasmTask => ({ module: 'math', function: 'add', params: [addA(i), addB(i)] });
   return {
     async tinyRun(n, inFlight, out) {
@@ -102,12 +112,12 @@ async function start(ctx: StartContext): Promise<Running> {
 
 export const wasmpool: Contender = {
   name: 'wasmpool',
-  describe: (workers) => ({ ...baseOptions(workers, 0), maxQueue: 'max(100000, tiny-batch tasks)' }),
+  describe: (shape) => ({ ...baseOptions(shape, 0), maxQueue: 'max(100000, tiny-batch tasks)' }),
   start,
   async coldStart(ctx) {
     const t0 = performance.now();
     const pool = await WasmPool.create({
-      ...baseOptions(ctx.workers, 0),
+      ...baseOptions(ctx, 0),
       modules: { large: { source: ctx.modules.large } },
     });
     try {
@@ -120,7 +130,7 @@ export const wasmpool: Contender = {
   },
   async replaceKilledWorker(ctx) {
     const pool = await WasmPool.create({
-      ...baseOptions(ctx.workers, 0),
+      ...baseOptions(ctx, 0),
       modules: {
         math: { source: ctx.modules.math },
         host: { source: ctx.modules.host, hostImports: ctx.modules.hostImports },

@@ -17,6 +17,7 @@ export interface ResolvedOptions {
   resourceLimits: WorkerResourceLimits;
   workerMemoryLimitMb: number;
   workerStartTimeoutMs: number;
+  niceIncrement: number;
 }
 
 /** Largest linear memory of a 32-bit wasm instance: 65536 pages of 64 KiB. */
@@ -45,6 +46,7 @@ const schema = z.object({
     .strict(),
   workerMemoryLimitMb: z.number().min(0),
   workerStartTimeoutMs: int(1, MAX_TIMER_MS),
+  niceIncrement: int(0, 19),
 });
 
 /** What each option accepts, for error messages. */
@@ -61,6 +63,7 @@ const RANGES: Record<string, string> = {
     'an object with positive maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb',
   workerMemoryLimitMb: 'a number of 0 (no limit) or more (MiB)',
   workerStartTimeoutMs: `an integer from 1 to ${MAX_TIMER_MS} (ms)`,
+  niceIncrement: 'an integer from 0 to 19',
 };
 
 /** Environment variables that give defaults, with how to read them into an option. */
@@ -132,6 +135,7 @@ export function resolveOptions(
     resourceLimits: {},
     workerMemoryLimitMb: 0,
     workerStartTimeoutMs: 10_000,
+    niceIncrement: 0,
   };
   const merged = { ...defaults, ...given };
   // A minWorkers above the built-in maxWorkers raises it; an explicit contradiction is an error.

@@ -178,4 +178,11 @@ export interface WasmPoolOptions {
   workerMemoryLimitMb?: number;
   /** A worker that is not ready this long after it was started counts as failed to start. */
   workerStartTimeoutMs?: number;
+  /**
+   * Added to each worker thread's nice value (0–19; 0 = the process's priority). A positive value
+   * lets the main thread, which encodes tasks and settles results, preempt the workers instead of
+   * being preempted by them when there are no more cores than workers. Linux only; elsewhere it
+   * has no effect.
+   */
+  niceIncrement?: number;
 }

@@ -113,6 +113,7 @@ export class WorkerHandle {
     id: number,
     modules: ModuleLoad[],
     resourceLimits: WorkerResourceLimits,
+    niceIncrement: number,
     private readonly events: WorkerHandleEvents,
   ) {
     this.id = id;
@@ -131,7 +132,7 @@ export class WorkerHandle {
     }
     for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++)
       this.resultSlots.push(resultSlotViews(channel, slot));
-    const init: WorkerInit = { workerId: id, status, channel, modules };
+    const init: WorkerInit = { workerId: id, status, channel, modules, niceIncrement };
     this.ready = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
     this.ready.then(
       () => {

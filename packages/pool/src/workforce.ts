@@ -82,6 +82,7 @@ export class Workforce {
       this.nextWorkerId++,
       this.registry.loads(),
       options.resourceLimits,
+      options.niceIncrement,
       this.host,
     );
     this.handles.add(handle);

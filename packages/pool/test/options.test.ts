@@ -22,6 +22,7 @@ describe('options', () => {
       maxTasksPerWorker: 0,
       enableJit: true,
       workerMemoryLimitMb: 0,
+      niceIncrement: 0,
     });
     expect(options.maxWorkers).toBeGreaterThanOrEqual(1);
     expect(options.minWorkers).toBeLessThanOrEqual(options.maxWorkers);
@@ -67,6 +68,9 @@ describe('options', () => {
     [{ enableJit: 'yes' }, /enableJit must be true or false; got "yes"/],
     [{ idleTimeoutMs: -5 }, /idleTimeoutMs must be an integer from 0/],
     [{ resourceLimits: { stackSizeMb: -1 } }, /resourceLimits must be/],
+    [{ niceIncrement: -1 }, /niceIncrement must be an integer from 0 to 19; got -1/],
+    [{ niceIncrement: 20 }, /niceIncrement must be an integer from 0 to 19; got 20/],
+    [{ niceIncrement: 2.5 }, /niceIncrement must be an integer from 0 to 19; got 2.5/],
     [{ bogus: 1 }, /unknown option 'bogus'/],
   ])('%j is refused with a message naming the option and its range', (options, message) => {
     const error = configError(() => resolveOptions(options as never, {}));

@@ -155,6 +155,8 @@ export interface WorkerInit {
   /** The run and result slots (see Channel). */
   channel: SharedArrayBuffer;
   modules: ModuleLoad[];
+  /** Added to the thread's nice value when it starts (Linux; 0 = leave it). */
+  niceIncrement: number;
 }
 
 /**

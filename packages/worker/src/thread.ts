@@ -3,6 +3,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Executor } from './executor';
+import { raiseThreadNice } from './priority';
 import {
   Status,
   type FromWorker,
@@ -32,6 +33,7 @@ const port = parentPort;
 if (port === null) throw new Error('@wasmpool/worker/thread must run inside a worker thread');
 
 const init = workerData as WorkerInit;
+raiseThreadNice(init.niceIncrement);
 const executor = new Executor(init.status, init.channel);
 const status = new Int32Array(init.status);
 /** Tasks in the last run message (spinning is for callers that send few at a time). */
