@@ -1,25 +1,40 @@
 // Throughput of runBatch() on `add` tasks, repeated, after `npm run build`. Every answer is checked.
-//   node scripts/batch-add.mjs [tasks] [reps] [batchSize] [inFlight]
-// tasks defaults to 1,000,000 and reps to 5. Without batchSize the tasks go in one runBatch(); with it they go
-// as arrays of batchSize tasks, inFlight of them outstanding (default 16), as the tiny-batch benchmark does.
-// The task objects are built once, before the timed runs: this measures the pool, not building the tasks.
+//   node scripts/batch-add.mjs [--tasks N] [--reps N] [--batch N] [--in-flight N] [--nice N]
+// --tasks defaults to 1,000,000 and --reps to 5. Without --batch the tasks go in one runBatch(); with it
+// they go as arrays of that many tasks, --in-flight of them outstanding (default 16), as the tiny-batch
+// benchmark does. --nice sets the pool's niceIncrement (default 0). The task objects are built once,
+// before the timed runs: this measures the pool, not building the tasks.
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { WasmPool } from '@wasmpool/pool';
 
 const math = fileURLToPath(new URL('../examples/modules/build/math.wasm', import.meta.url));
-const n = Number(process.argv[2] ?? 1_000_000);
-const reps = Number(process.argv[3] ?? 5);
-const batchSize = Number(process.argv[4] ?? n);
-const inFlight = Number(process.argv[5] ?? 16);
-for (const [name, v] of Object.entries({ tasks: n, reps, batchSize, inFlight })) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
-}
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '1000000' },
+    reps: { type: 'string', default: '5' },
+    batch: { type: 'string' },
+    'in-flight': { type: 'string', default: '16' },
+    nice: { type: 'string', default: '0' },
+  },
+});
+const count = (name, min) => {
+  const v = Number(values[name]);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer of ${min} or more`);
+  return v;
+};
+const n = count('tasks', 1);
+const reps = count('reps', 1);
+const batchSize = values.batch === undefined ? n : count('batch', 1);
+const inFlight = count('in-flight', 1);
+const niceIncrement = count('nice', 0);
 
 const pool = await WasmPool.create({
   modules: { math: { source: math } },
   minWorkers: 2,
   maxWorkers: 2,
   maxQueue: Math.max(n, 1000),
+  niceIncrement,
 });
 const tasks = Array.from({ length: n }, (_, i) => ({ module: 'math', function: 'add', params: [i, 1] }));
 const arrays = [];
