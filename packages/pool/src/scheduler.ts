@@ -28,6 +28,14 @@ const AWAKE_MAX_TASKS = 16;
 const AWAKE_MAX_EXPECTED_MS = 0.05;
 const AWAKE_MS = 1;
 const CORES = availableParallelism();
+/**
+ * Tasks expected to take less than this on a worker (ms) are packed onto as few workers as keep up
+ * (see `pickWorker`). The main thread spends a few hundred ns encoding and settling each task, so
+ * a worker running tasks of a µs or less needs little help; a second one would sleep between
+ * messages and have to be woken for each, and waking a thread when no core is free makes the
+ * kernel take a core, often the main thread's.
+ */
+const PACK_BELOW_MS = 0.001;
 const timeOrigin = performance.timeOrigin;
 
 /** A task to settle with a given failure when its worker is taken down. */
@@ -105,9 +113,11 @@ export class Scheduler implements WorkforceHost, ResultsHost {
     let ready = 0;
     for (const handle of this.workers.handles) if (handle.phase === 'ready' && handle.accepting) ready++;
     while (!this.queue.empty) {
-      const handle = this.pickWorker();
+      const mean = this.headMeanMs();
+      const pack = mean >= 0 && mean < PACK_BELOW_MS;
+      const handle = this.pickWorker(pack);
       if (handle === undefined) break;
-      const sent = this.sendTo(handle, ready);
+      const sent = this.sendTo(handle, mean, pack ? 1 : ready);
       if (!sent) break;
     }
     if (hadQueued && this.queued === 0) this.emitter.emit('drain');
@@ -130,25 +140,35 @@ export class Scheduler implements WorkforceHost, ResultsHost {
   private readonly loop = new LoopKeeper(this.wantsAwake, AWAKE_MS);
   private lastSentExpectedMs = 0;
 
-  private pickWorker(): WorkerHandle | undefined {
+  /** The learnt mean run time of the function of the task at the head of the queue (ms; -1: not timed yet). */
+  private headMeanMs(): number {
+    const head = this.queue.peek();
+    if (head === undefined) return -1;
+    const first = head.indices === null ? head.start : (head.indices[head.start] as number);
+    return head.block.fns[first]?.meanRunMs ?? -1;
+  }
+
+  /**
+   * The worker for the next message: one with a free run slot, the least loaded (`pack` false) or
+   * the most loaded (`pack` true, earliest started first), so that tasks quicker than the main
+   * thread's share of them keep one worker busy rather than several half asleep. Packing gives up
+   * no parallelism: a worker whose slots are all taken gets nothing, so the next one is used as
+   * soon as the first falls behind.
+   */
+  private pickWorker(pack: boolean): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
     for (const handle of this.workers.handles) {
       if (handle.phase !== 'ready' || !handle.accepting || handle.pipeline.length >= PIPELINE_DEPTH) continue;
-      if (best === undefined || handle.inflight < best.inflight) best = handle;
+      if (best === undefined || (pack ? handle.inflight > best.inflight : handle.inflight < best.inflight))
+        best = handle;
     }
     return best;
   }
 
-  private sendTo(handle: WorkerHandle, readyWorkers: number): boolean {
-    const head = this.queue.peek();
-    if (head === undefined) return false;
-    const first = head.indices === null ? head.start : (head.indices[head.start] as number);
-    const mean = head.block.fns[first]?.meanRunMs ?? -1;
+  /** Sends `handle` a message of the tasks at the head of the queue, split over `sharers` workers. */
+  private sendTo(handle: WorkerHandle, mean: number, sharers: number): boolean {
     let limit = mean < 0 ? FIRST_MESSAGE_TASKS : Math.floor(TARGET_MESSAGE_MS / Math.max(mean, 1e-5));
-    limit = Math.max(
-      1,
-      Math.min(limit, MAX_MESSAGE_TASKS, Math.ceil(this.queued / Math.max(1, readyWorkers))),
-    );
+    limit = Math.max(1, Math.min(limit, MAX_MESSAGE_TASKS, Math.ceil(this.queued / Math.max(1, sharers))));
     const { maxTasksPerWorker } = this.options;
     if (maxTasksPerWorker > 0) limit = Math.min(limit, maxTasksPerWorker - handle.tasksSent);
     const slot = handle.freeRunSlot();
