@@ -150,10 +150,10 @@ export class Scheduler implements WorkforceHost, ResultsHost {
 
   /**
    * The worker for the next message: one with a free run slot, the least loaded (`pack` false) or
-   * the most loaded (`pack` true, earliest started first), so that tasks quicker than the main
-   * thread's share of them keep one worker busy rather than several half asleep. Packing gives up
-   * no parallelism: a worker whose slots are all taken gets nothing, so the next one is used as
-   * soon as the first falls behind.
+   * the most loaded (`pack` true; the earliest started on a tie), so that tasks the main thread
+   * cannot feed fast enough keep one worker busy rather than several half asleep. Packing costs
+   * little parallelism: a worker whose slots are both taken gets nothing, so the next one is used
+   * as soon as the first falls behind.
    */
   private pickWorker(pack: boolean): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
