@@ -334,22 +334,33 @@ class Bench {
     return new Map(this.contenders.map((c) => [c.name, new Int32Array(n).fill(SENTINEL)]));
   }
 
+  /** A case of n `add(addA(i), addB(i))` tasks per repetition, the answers written to `outs` and checked. */
+  private addCase(
+    workload: WorkloadName,
+    name: string,
+    n: number,
+    outs: Map<ContenderName, Int32Array>,
+    run: (r: Running, n: number, out: Int32Array) => Promise<void>,
+    only?: ContenderName[],
+  ): ThroughputCase {
+    return {
+      name,
+      unit: 'tasks/s',
+      tasks: n,
+      perTask: 1,
+      only,
+      run: (r, k, who) => run(r, k, outs.get(who) as Int32Array),
+      check: this.addChecker(workload, name, outs),
+    };
+  }
+
   async tinyRun(): Promise<void> {
     const { tinyRunTasks: n, tinyRunInFlight } = this.opts.sizes;
     const outs = this.int32Outs(n);
     await this.throughput(
       'tiny-run',
       ['math'],
-      [
-        {
-          name: 'tiny-run',
-          unit: 'tasks/s',
-          tasks: n,
-          perTask: 1,
-          run: (r, k, who) => r.tinyRun(k, tinyRunInFlight, outs.get(who) as Int32Array),
-          check: this.addChecker('tiny-run', 'tiny-run', outs),
-        },
-      ],
+      [this.addCase('tiny-run', 'tiny-run', n, outs, (r, k, out) => r.tinyRun(k, tinyRunInFlight, out))],
     );
   }
 
@@ -360,24 +371,14 @@ class Bench {
       'tiny-batch',
       ['math'],
       [
-        {
-          name: 'tiny-batch',
-          unit: 'tasks/s',
-          tasks: n,
-          perTask: 1,
-          run: (r, k, who) => r.tinyBatch(k, batchSize, batchInFlight, outs.get(who) as Int32Array),
-          check: this.addChecker('tiny-batch', 'tiny-batch', outs),
-        },
-        {
-          // One call for all n tasks: only wasmpool has an API for it (piscina's would run on one thread).
-          name: 'tiny-batch-whole',
-          unit: 'tasks/s',
-          tasks: n,
-          perTask: 1,
-          only: ['wasmpool', 'single'],
-          run: (r, k, who) => r.tinyBatch(k, k, 1, outs.get(who) as Int32Array),
-          check: this.addChecker('tiny-batch', 'tiny-batch-whole', outs),
-        },
+        this.addCase('tiny-batch', 'tiny-batch', n, outs, (r, k, out) =>
+          r.tinyBatch(k, batchSize, batchInFlight, out),
+        ),
+        // One call for all n tasks: only wasmpool has an API for it (piscina's would run on one thread).
+        this.addCase('tiny-batch', 'tiny-batch-whole', n, outs, (r, k, out) => r.tinyBatch(k, k, 1, out), [
+          'wasmpool',
+          'single',
+        ]),
       ],
       n,
     );
