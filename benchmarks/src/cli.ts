@@ -61,22 +61,14 @@ function list<T extends string>(
   return items as T[];
 }
 
-function int(
-  value: string | undefined,
-  what: string,
-  min = 1,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
+/** An integer option: positive, or within `range` [min, max] when given. */
+function int(value: string | undefined, what: string, range?: [number, number]): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
+  const [min, max] = range ?? [1, Number.MAX_SAFE_INTEGER];
   if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-    const range =
-      max === Number.MAX_SAFE_INTEGER
-        ? min === 1
-          ? 'a positive integer'
-          : `an integer of ${min} or more`
-        : `an integer from ${min} to ${max}`;
-    throw new UsageError(`--${what} must be ${range}, got "${value}"`);
+    const allowed = range === undefined ? 'a positive integer' : `an integer from ${min} to ${max}`;
+    throw new UsageError(`--${what} must be ${allowed}, got "${value}"`);
   }
   return n;
 }
@@ -122,7 +114,7 @@ export function parseCli(argv: string[]): CliArgs {
   }
   const workers = int(values.workers, 'workers');
   if (workers !== undefined) options.workers = workers;
-  const nice = int(values.nice, 'nice', 0, 19);
+  const nice = int(values.nice, 'nice', [0, 19]);
   if (nice !== undefined) options.nice = nice;
   const reps = int(values.reps, 'reps');
   if (reps !== undefined) options.reps = reps;
