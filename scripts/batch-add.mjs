@@ -7,6 +7,9 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WasmPool } from '@wasmpool/pool';
+import benchmarkTypes from '../benchmarks/dist/contenders/types.js';
+
+const { windowed } = benchmarkTypes;
 
 const math = fileURLToPath(new URL('../examples/modules/build/math.wasm', import.meta.url));
 const { values } = parseArgs({
@@ -41,28 +44,20 @@ const arrays = [];
 for (let from = 0; from < n; from += batchSize) arrays.push(tasks.slice(from, from + batchSize));
 
 /** Runs every array with at most inFlight outstanding; checks each result as its array settles. */
-function runAll() {
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let settled = 0;
-    const launch = () => {
-      const c = next++;
-      pool.runBatch(arrays[c]).then((results) => {
-        const from = c * batchSize;
-        for (let i = 0; i < results.length; i++) {
-          if (results[i].output !== ((from + i + 1) | 0)) {
-            reject(new Error(`task ${from + i}: ${JSON.stringify(results[i])}`));
-            return;
-          }
+const runAll = () =>
+  windowed(
+    arrays.length,
+    inFlight,
+    (c) => pool.runBatch(arrays[c]),
+    (c, results) => {
+      const from = c * batchSize;
+      for (let i = 0; i < results.length; i++) {
+        if (results[i].output !== ((from + i + 1) | 0)) {
+          throw new Error(`task ${from + i}: ${JSON.stringify(results[i])}`);
         }
-        settled++;
-        if (next < arrays.length) launch();
-        else if (settled === arrays.length) resolve();
-      }, reject);
-    };
-    for (let k = 0; k < Math.min(inFlight, arrays.length); k++) launch();
-  });
-}
+      }
+    },
+  );
 
 const shape =
   arrays.length === 1

@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WasmPool } from '@wasmpool/pool';
+import types from '../benchmarks/dist/contenders/types.js';
 import wasm from '../benchmarks/dist/wasm.js';
 
 const sha256 = fileURLToPath(new URL('../examples/modules/build/sha256.wasm', import.meta.url));
@@ -39,23 +40,13 @@ const inputs = Array.from({ length: 8 }, (_, k) => {
 // One call on the main thread through the same bytes calling convention: the benchmarks' helpers.
 const shaOnMain = wasm.instantiateFile(sha256);
 
-function runAll() {
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let settled = 0;
-    const launch = () => {
-      const i = next++;
-      pool
-        .run({ module: 'sha256', function: 'sha256', params: [inputs[i % 8]], output: 'bytes' })
-        .then(() => {
-          settled++;
-          if (next < tasks) launch();
-          else if (settled === tasks) resolve();
-        }, reject);
-    };
-    for (let k = 0; k < Math.min(inFlight, tasks); k++) launch();
-  });
-}
+const runAll = () =>
+  types.windowed(
+    tasks,
+    inFlight,
+    (i) => pool.run({ module: 'sha256', function: 'sha256', params: [inputs[i % 8]], output: 'bytes' }),
+    () => {},
+  );
 
 /** CPU time of each thread of this process so far, ms, by thread id. */
 function threadCpuMs() {

@@ -28,6 +28,7 @@ import {
   type WorkloadName,
 } from '../src';
 import { main } from '../src/cli';
+import { windowed } from '../src/contenders/types';
 import { README_END, README_START, updateReadme } from '../src/readme';
 
 const TINY = TINY_SIZES;
@@ -232,6 +233,49 @@ describe('a wrong answer fails the run', () => {
         tamper: { workload: 'tiny-batch', contender: 'piscina' },
       }),
     ).rejects.toThrow(/tiny-batch: piscina task 0 returned 0, expected 1/);
+  });
+});
+
+describe('windowed()', () => {
+  test('keeps at most inFlight calls outstanding and stores every value', async () => {
+    let outstanding = 0;
+    let most = 0;
+    const stored: number[] = [];
+    await windowed(
+      20,
+      3,
+      async (i) => {
+        most = Math.max(most, ++outstanding);
+        await new Promise((r) => setImmediate(r));
+        outstanding--;
+        return i * 2;
+      },
+      (i, v) => {
+        stored[i] = v;
+      },
+    );
+    expect(most).toBe(3);
+    expect(stored).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+  });
+
+  test('rejects with the error a store throws, and starts nothing after it', async () => {
+    let started = 0;
+    const run = windowed(
+      50,
+      2,
+      async (i) => {
+        started++;
+        return i;
+      },
+      (i) => {
+        if (i === 4) throw new Error('wrong answer at 4');
+      },
+    );
+    await expect(run).rejects.toThrow('wrong answer at 4');
+    const startedAtFailure = started;
+    await new Promise((r) => setImmediate(r));
+    expect(started).toBe(startedAtFailure);
+    expect(started).toBeLessThan(50);
   });
 });
 
