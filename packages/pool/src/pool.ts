@@ -2,10 +2,10 @@ import EventEmitter from 'eventemitter3';
 import { WasmPoolError } from './errors';
 import { applyJitSetting } from './jit';
 import { resolveOptions, type ResolvedOptions } from './options';
-import { checkTask, findFunction } from './params';
-import { ModuleRegistry } from './registry';
-import { Scheduler } from './scheduler';
-import { BatchBlock, RunBlock, TaskState } from './task-block';
+import { checkTask, findFunction } from './tasks/params';
+import { ModuleRegistry } from './modules/registry';
+import { Scheduler } from './workers/scheduler';
+import { BatchBlock, RunBlock, TaskState } from './tasks/task-block';
 import type {
   BatchOptions,
   ModuleInfo,
@@ -17,7 +17,7 @@ import type {
   WasmResult,
   WasmTask,
 } from './types';
-import type { Slice } from './queue';
+import type { Slice } from './tasks/queue';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 

@@ -1,4 +1,4 @@
-import { DurationHistogram } from '../src/histogram';
+import { DurationHistogram } from '../src/stats/histogram';
 
 /** The exact quantile the histogram approximates: the smallest value with at least q of all at or below it. */
 function exactQuantile(sorted: number[], q: number): number {

@@ -5,7 +5,7 @@ import {
   limitMemory,
   parseWasmBinary,
   type MemoryLimits,
-} from '../src/wasm-binary';
+} from '../src/modules/wasm-binary';
 
 type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 type Features = Parameters<Wabt['parseWat']>[2];

@@ -1,12 +1,12 @@
 import type EventEmitter from 'eventemitter3';
 import { OutputKind, codeOfStatus, type ResultsMessage } from '@wasmpool/worker';
-import type { ModuleLoader } from './module-loader';
-import type { FunctionRef } from './registry';
-import type { StatsCollector } from './stats';
+import type { ModuleLoader } from '../modules/module-loader';
+import type { FunctionRef } from '../modules/registry';
+import type { StatsCollector } from '../stats/stats';
 import { BatchBlock, TaskState, type TaskBlock } from './task-block';
 import { emitTaskComplete } from './task-events';
-import type { PoolEvents } from './types';
-import type { WorkerHandle } from './worker-handle';
+import type { PoolEvents } from '../types';
+import type { WorkerHandle } from '../workers/worker-handle';
 
 const timeOrigin = performance.timeOrigin;
 

@@ -10,9 +10,9 @@ import {
   type ModuleLoad,
 } from '@wasmpool/worker';
 import { inspectCompiledModule, type CompiledModuleFacts } from './compiled-module';
-import { WasmPoolError } from './errors';
-import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from './options';
-import type { ModuleInfo, ModuleSpec } from './types';
+import { WasmPoolError } from '../errors';
+import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from '../options';
+import type { ModuleInfo, ModuleSpec } from '../types';
 import {
   WASM_PAGE_BYTES,
   WasmBinaryError,

@@ -6,7 +6,7 @@
  * WebAssembly core specification, plus the threads (shared memory), memory64 and exception-handling (tags)
  * proposals.
  */
-import type { FunctionSignature, ValueType } from './types';
+import type { FunctionSignature, ValueType } from '../types';
 
 /** Size of one WebAssembly page in bytes (64 KiB). */
 export const WASM_PAGE_BYTES = 65536;

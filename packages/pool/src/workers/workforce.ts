@@ -1,9 +1,9 @@
 import type EventEmitter from 'eventemitter3';
-import { WasmPoolError } from './errors';
-import type { ResolvedOptions } from './options';
-import type { ModuleRegistry } from './registry';
-import type { StatsCollector } from './stats';
-import type { PoolEvents } from './types';
+import { WasmPoolError } from '../errors';
+import type { ResolvedOptions } from '../options';
+import type { ModuleRegistry } from '../modules/registry';
+import type { StatsCollector } from '../stats/stats';
+import type { PoolEvents } from '../types';
 import { WorkerHandle, type WorkerHandleEvents } from './worker-handle';
 
 /** Workers that die this many times in a row while starting stop the pool from restarting them. */

@@ -1,6 +1,6 @@
-import type { ErrorCode } from './errors';
+import type { ErrorCode } from '../errors';
 import { DurationHistogram } from './histogram';
-import type { PoolStats } from './types';
+import type { PoolStats } from '../types';
 
 /** Counters and histograms of settled tasks, and the time integral of live workers. */
 export class StatsCollector {

@@ -1,7 +1,7 @@
 import { OutputKind } from '@wasmpool/worker';
-import { WasmPoolError } from './errors';
-import type { FunctionRef, ModuleRegistry } from './registry';
-import type { OutputType, TaskParam, WasmTask } from './types';
+import { WasmPoolError } from '../errors';
+import type { FunctionRef, ModuleRegistry } from '../modules/registry';
+import type { OutputType, TaskParam, WasmTask } from '../types';
 
 const I32_MIN = -(2 ** 31);
 const U32_MAX = 2 ** 32 - 1;

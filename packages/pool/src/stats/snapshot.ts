@@ -1,7 +1,7 @@
-import type { ModuleVersion } from './registry';
+import type { ModuleVersion } from '../modules/registry';
 import type { StatsCollector } from './stats';
-import type { PoolStats } from './types';
-import type { WorkerHandle } from './worker-handle';
+import type { PoolStats } from '../types';
+import type { WorkerHandle } from '../workers/worker-handle';
 
 /** Task counts of module versions no longer loaded, by module name. */
 export type RetiredCounts = Map<string, { completed: number; failed: number }>;

@@ -1,7 +1,7 @@
-import { WasmPoolError } from './errors';
+import { WasmPoolError } from '../errors';
 import type { ModuleRegistry, ModuleVersion } from './registry';
-import type { RetiredCounts } from './snapshot';
-import type { WorkerHandle } from './worker-handle';
+import type { RetiredCounts } from '../stats/snapshot';
+import type { WorkerHandle } from '../workers/worker-handle';
 
 /**
  * Puts module versions into the workers and takes them out again: a new version is loaded by every

@@ -1,4 +1,4 @@
-import type { DurationSummary } from './types';
+import type { DurationSummary } from '../types';
 
 /** Each power of two is split into this many linear sub-buckets (at most 6.25 % wide). */
 const SUB_BUCKET_BITS = 4;

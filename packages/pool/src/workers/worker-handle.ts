@@ -12,8 +12,8 @@ import {
   type ToWorker,
   type WorkerInit,
 } from '@wasmpool/worker';
-import type { TaskBlock } from './task-block';
-import type { WorkerResourceLimits } from './types';
+import type { TaskBlock } from '../tasks/task-block';
+import type { WorkerResourceLimits } from '../types';
 
 /** Tasks sent to a worker in one message, in order. */
 export interface PipelineEntry {

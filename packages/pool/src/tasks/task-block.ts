@@ -1,9 +1,9 @@
 import { OutputKind } from '@wasmpool/worker';
-import type { ErrorCode } from './errors';
-import { WasmPoolError } from './errors';
-import type { FunctionRef } from './registry';
-import type { StatsCollector } from './stats';
-import type { WasmResult, WasmTask } from './types';
+import type { ErrorCode } from '../errors';
+import { WasmPoolError } from '../errors';
+import type { FunctionRef } from '../modules/registry';
+import type { StatsCollector } from '../stats/stats';
+import type { WasmResult, WasmTask } from '../types';
 
 /** Where a task is. */
 export const TaskState = { queued: 0, dispatched: 1, settled: 2 } as const;

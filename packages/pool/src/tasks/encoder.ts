@@ -2,7 +2,7 @@ import type { RunMessage } from '@wasmpool/worker';
 import { encodeParams } from './params';
 import type { SliceQueue } from './queue';
 import { TaskState } from './task-block';
-import type { PipelineEntry, RunSlot } from './worker-handle';
+import type { PipelineEntry, RunSlot } from '../workers/worker-handle';
 
 /**
  * Builds run messages from the front of the queue, straight into a run slot of the worker's

@@ -1,7 +1,7 @@
 import type EventEmitter from 'eventemitter3';
-import type { ErrorCode } from './errors';
+import type { ErrorCode } from '../errors';
 import type { TaskBlock } from './task-block';
-import type { PoolEvents, WasmResult } from './types';
+import type { PoolEvents, WasmResult } from '../types';
 
 /** Emits `taskComplete` for a settled task: a success when `code` is undefined, else a failure. */
 export function emitTaskComplete(
