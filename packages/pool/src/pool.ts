@@ -66,7 +66,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     for (const version of versions) registry.activate(version);
     const pool = new WasmPool(resolved, registry);
     const starts: Promise<void>[] = [];
-    for (let i = 0; i < resolved.minWorkers; i++) starts.push(pool.scheduler.workers.spawn());
+    for (let i = 0; i < resolved.minWorkers; i++) starts.push(pool.scheduler.spawnWorker());
     const outcomes = await Promise.allSettled(starts);
     const failure = outcomes.find(
       (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected',
@@ -133,9 +133,9 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       throw new WasmPoolError('INVALID_CONFIG', 'a module name must be a non-empty string');
     }
     const version = await this.registry.prepare(name, spec);
-    await this.scheduler.modules.load(version);
+    await this.scheduler.loadModule(version);
     const previous = this.registry.activate(version);
-    if (previous !== undefined) this.scheduler.modules.release(previous);
+    if (previous !== undefined) this.scheduler.releaseModule(previous);
     return { ...version.info };
   }
 
@@ -147,7 +147,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     if (typeof name !== 'string') return false;
     const version = this.registry.deactivate(name);
     if (version === undefined) return false;
-    this.scheduler.modules.release(version);
+    this.scheduler.releaseModule(version);
     return true;
   }
 
@@ -163,19 +163,13 @@ export class WasmPool extends EventEmitter<PoolEvents> {
 
   /** Stops taking tasks, finishes every accepted one, then ends every worker. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.scheduler.closing = true;
-      this.scheduler.flush();
-      await this.scheduler.ledger.whenIdle();
-      await this.scheduler.terminateAll();
-    })();
+    this.closing ??= this.scheduler.close();
     return this.closing;
   }
 
   /** Fails every queued or running task with POOL_CLOSED and ends every worker now. */
   destroy(): Promise<void> {
-    const ending = this.scheduler.terminateAll({ code: 'POOL_CLOSED', message: 'the pool was destroyed' });
-    this.scheduler.closing = true;
+    const ending = this.scheduler.destroy();
     this.closing ??= ending;
     return ending;
   }

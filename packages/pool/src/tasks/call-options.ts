@@ -86,7 +86,7 @@ export function readCallOptions(options: unknown, defaultTimeoutMs: number): Cal
 
 /** The message of a task aborted by `signal`, whatever its reason is (it may have no toString). */
 export function abortMessage(signal: AbortSignal): string {
-  let why = '';
+  let why: string;
   try {
     const reason: unknown = signal.reason;
     why = reason === undefined ? '' : errorText(reason);

@@ -3,7 +3,7 @@ import { Channel, type ResultsMessage } from '@wasmpool/worker';
 import type { WasmPoolError } from '../errors';
 import { ModuleLoader } from '../modules/module-loader';
 import type { ResolvedOptions } from '../options';
-import type { ModuleRegistry } from '../modules/registry';
+import type { ModuleRegistry, ModuleVersion } from '../modules/registry';
 import { StatsCollector } from '../stats/stats';
 import { snapshotPool } from '../stats/snapshot';
 import { BatchEncoder } from '../tasks/encoder';
@@ -264,7 +264,39 @@ export class Scheduler implements WorkforceHost, RecoveryHost {
     this.ledger.checkIdle();
   }
 
+  // ---- workers and modules ----
+
+  /** Starts a worker; resolves when it is ready with every module, rejects if it fails to start. */
+  spawnWorker(): Promise<void> {
+    return this.workers.spawn();
+  }
+
+  /** Sends a new module version to every worker; resolves when all have instantiated it. */
+  loadModule(version: ModuleVersion): Promise<void> {
+    return this.modules.load(version);
+  }
+
+  /** A replaced or removed version is unloaded once no accepted task needs it. */
+  releaseModule(version: ModuleVersion): void {
+    this.modules.release(version);
+  }
+
   // ---- shutdown ----
+
+  /** Stops taking tasks, finishes every accepted one, then ends every worker. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.flush();
+    await this.ledger.whenIdle();
+    await this.terminateAll();
+  }
+
+  /** Fails every accepted task with POOL_CLOSED and ends every worker now. */
+  destroy(): Promise<void> {
+    const ending = this.terminateAll({ code: 'POOL_CLOSED', message: 'the pool was destroyed' });
+    this.closing = true;
+    return ending;
+  }
 
   /** Ends every worker now, failing what is queued or in flight with `failure` when given. */
   terminateAll(failure?: { code: 'POOL_CLOSED'; message: string }): Promise<void> {
