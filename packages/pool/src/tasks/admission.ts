@@ -86,7 +86,7 @@ export function admitTask(
     for (let i = 0; i < count; i++) copy[i] = copyParam(scratch[i], fn, i, taskId);
     block.storeParams(index, copy);
   }
-  scratch.length = 0;
+  for (let i = 0; i < count; i++) scratch[i] = undefined;
   block.fns[index] = fn;
   block.outputs[index] = output;
   if (taskId !== undefined) (block.givenIds ??= [])[index] = taskId;
@@ -131,7 +131,6 @@ function readFields(raw: unknown): void {
 
 /** Reads the params into `scratch` once each; returns how many. */
 function readParams(params: unknown, fn: FunctionRef, taskId: string | undefined): number {
-  scratch.length = 0;
   if (params === undefined) return 0;
   if (!Array.isArray(params)) {
     throw new WasmPoolError(
@@ -148,7 +147,8 @@ function readParams(params: unknown, fn: FunctionRef, taskId: string | undefined
         `${fn.label}: ${count} params are more than a function can take`,
       );
     }
-    for (let i = 0; i < count; i++) scratch.push(params[i]);
+    // Written in place (never shortened: setting an array's length is a runtime call), cleared after use.
+    for (let i = 0; i < count; i++) scratch[i] = params[i];
     return count;
   } catch (error) {
     if (error instanceof WasmPoolError) throw error;

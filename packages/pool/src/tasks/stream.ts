@@ -135,8 +135,8 @@ async function* pump(
   try {
     for (;;) {
       if (failure !== undefined) throw failure;
-      // Pull while there is room.
-      if (!sourceDone && !aborted && held < window) {
+      // Pull once half the window is free (chunks of tasks, not a few at a time), up to the window.
+      if (!sourceDone && !aborted && held <= window >> 1) {
         if (src.kind === 'sync') {
           const tasks: unknown[] = [];
           const room = window - held;
@@ -185,7 +185,7 @@ async function* pump(
         finished = true;
         return;
       }
-      const canPull = !sourceDone && !aborted && held < window && src.kind === 'sync';
+      const canPull = !sourceDone && !aborted && held <= window >> 1 && src.kind === 'sync';
       if (!handed && !canPull) await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
