@@ -1,6 +1,7 @@
 import { WasmPoolError } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { TaskParam } from '../types';
+import { ByteArena } from './byte-arena';
 import { checkParams, describe, findFunction, isPlainParams } from './params';
 import type { TaskBlock } from './task-block';
 
@@ -22,6 +23,9 @@ export interface LookupCache {
 export function newLookupCache(): LookupCache {
   return { module: undefined, name: undefined, fn: undefined };
 }
+
+/** Byte params are copied here (see ByteArena). */
+const arena = new ByteArena();
 
 /** Params are read into this array first (no allocation per task), then checked, then stored. */
 const scratch: unknown[] = [];
@@ -159,7 +163,7 @@ function readParams(params: unknown, fn: FunctionRef, taskId: string | undefined
   }
 }
 
-/** A param as the task keeps it: bytes are copied (the caller may change or detach its buffer). */
+/** A param as the task keeps it: bytes are copied (the caller may change or detach its buffer) into pool-owned shared memory. */
 function copyParam(value: unknown, fn: FunctionRef, i: number, taskId: string | undefined): TaskParam {
   if (!(value instanceof Uint8Array)) return value as TaskParam;
   if (value.byteLength === 0 && isDetached(value)) {
@@ -169,7 +173,7 @@ function copyParam(value: unknown, fn: FunctionRef, i: number, taskId: string | 
       taskId === undefined ? undefined : { taskId },
     );
   }
-  return new Uint8Array(value);
+  return arena.copy(value);
 }
 
 function isDetached(view: Uint8Array): boolean {
