@@ -3,16 +3,8 @@ import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString 
 import { classify } from './classify';
 import { statusOf, type ErrorCode } from './codes';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
-import {
-  Channel,
-  OutputKind,
-  Status,
-  resultSlotViews,
-  runSlotViews,
-  type ModuleLoad,
-  type ResultsMessage,
-  type RunMessage,
-} from './protocol';
+import { Channel, ResultSlot, RunSlot } from './codec';
+import { OutputKind, Status, type ModuleLoad, type ResultsMessage, type RunMessage } from './protocol';
 
 /** Results already computed are sent at least this often while a long batch runs (ms). */
 const FLUSH_INTERVAL_MS = 4;
@@ -38,21 +30,20 @@ export class Executor {
   private heapBytes = 0;
   private heapSampledAt = -Infinity;
   private readonly scratch: unknown[] = [];
-  private readonly runSlots: ReturnType<typeof runSlotViews>[] = [];
-  private readonly resultSlots: ResultArrays[] = [];
+  private readonly runSlots: RunSlot[] = [];
+  private readonly resultSlots: ResultSlot[] = [];
   private nextResultSlot = 0;
 
   constructor(status: SharedArrayBuffer, channel: SharedArrayBuffer) {
     this.state = new Int32Array(status);
     this.startedAt = new Float64Array(status, 0, 2);
-    for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) this.runSlots.push(runSlotViews(channel, slot));
-    for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++) {
-      this.resultSlots.push({ slot, ...resultSlotViews(channel, slot) });
-    }
+    for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) this.runSlots.push(new RunSlot(channel, slot));
+    for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++)
+      this.resultSlots.push(ResultSlot.shared(channel, slot));
   }
 
-  /** Arrays for `count` results: a free result slot of the channel, else new ones. */
-  private resultArrays(count: number): ResultArrays {
+  /** Room for `count` results: a free result slot of the channel, else arrays of its own. */
+  private resultArrays(count: number): ResultSlot {
     if (count <= Channel.SLOT_TASKS) {
       for (let n = 0; n < Channel.RESULT_SLOTS; n++) {
         const slot = (this.nextResultSlot + n) % Channel.RESULT_SLOTS;
@@ -62,14 +53,7 @@ export class Executor {
         }
       }
     }
-    const buffer = new ArrayBuffer(count * 25);
-    return {
-      slot: -1,
-      times: new Float64Array(buffer, 0, count * 2),
-      values: new Float64Array(buffer, count * 16, count),
-      bigValues: new BigInt64Array(buffer, count * 16, count),
-      status: new Uint8Array(buffer, count * 24, count),
-    };
+    return ResultSlot.own(count);
   }
 
   async load(load: ModuleLoad): Promise<void> {
@@ -84,9 +68,10 @@ export class Executor {
 
   run(message: RunMessage, post: PostResults): void {
     const { count, refs } = message;
-    const { ops, args, bigArgs } = this.runSlots[message.slot]!;
+    const run = this.runSlots[message.slot]!;
+    const { args, bigArgs } = run;
     let out = this.resultArrays(count);
-    let { status, values, bigValues, times } = out;
+    let { values, bigValues } = out;
     let outRefs: unknown[] = [];
     let transfer: ArrayBuffer[] = [];
     // One clock read per task: a task starts when the previous one ended.
@@ -100,11 +85,10 @@ export class Executor {
     const callArgs = this.scratch;
 
     for (let i = 0; i < count; i++) {
-      const moduleId = ops[3 * i] as number;
-      const fnIndex = ops[3 * i + 1] as number;
-      const packed = ops[3 * i + 2] as number;
-      const output = (packed & 0xff) as OutputKind;
-      const arity = packed >>> 8;
+      const moduleId = run.moduleId(i);
+      const fnIndex = run.fnIndex(i);
+      const output = run.output(i);
+      const arity = run.arity(i);
       if (moduleId !== runtimeId) {
         runtime = this.modules.get(moduleId);
         runtimeId = moduleId;
@@ -115,7 +99,7 @@ export class Executor {
       this.startedAt[Status.STARTED_AT] = this.timeOrigin + start;
       this.started = (this.started + 1) | 0;
       Atomics.store(this.state, Status.STATE, (this.started << 1) | 1);
-      times[2 * k] = this.timeOrigin + start;
+      out.started(k, this.timeOrigin + start);
       let fault: { code: ErrorCode; message: string } | undefined;
       if (this.isCancelled(this.started & 0x7fffffff)) {
         fault = { code: 'ABORTED', message: 'the task was aborted before it started' };
@@ -184,12 +168,11 @@ export class Executor {
       const end = performance.now();
       clock = end;
       Atomics.store(this.state, Status.STATE, this.started << 1);
-      times[2 * k + 1] = end - start;
       if (fault !== undefined) {
-        status[k] = statusOf(fault.code);
+        out.ended(k, end - start, statusOf(fault.code));
         outRefs.push(fault.message);
       } else {
-        status[k] = 0;
+        out.ended(k, end - start, 0);
       }
       if (end - flushedAt >= FLUSH_INTERVAL_MS && i + 1 < count) {
         const n = i + 1 - first;
@@ -197,7 +180,7 @@ export class Executor {
         first = i + 1;
         clock = flushedAt = performance.now();
         out = this.resultArrays(count - first);
-        ({ status, values, bigValues, times } = out);
+        ({ values, bigValues } = out);
         outRefs = [];
         transfer = [];
       }
@@ -245,20 +228,16 @@ export class Executor {
     seq: number,
     first: number,
     count: number,
-    out: ResultArrays,
+    out: ResultSlot,
     refs: unknown[],
   ): ResultsMessage {
-    const inSlot = out.slot >= 0;
-    const { status, values, times } = out;
     return {
       type: 'results',
       seq,
       first,
       count,
       slot: out.slot,
-      status: inSlot ? null : status.length === count ? status : status.slice(0, count),
-      values: inSlot ? null : values.length === count ? values : values.slice(0, count),
-      times: inSlot ? null : times.length === count * 2 ? times : times.slice(0, count * 2),
+      arrays: out.slot >= 0 ? null : out.arrays(count),
       refs: refs.length === 0 ? null : refs,
       memory: this.memoryChanges(),
       heapBytes: this.sampleHeap(),
@@ -286,15 +265,6 @@ export class Executor {
     }
     return this.heapBytes;
   }
-}
-
-/** Where the results of a run of tasks are written: a result slot of the channel, or its own buffer (slot -1). */
-interface ResultArrays {
-  slot: number;
-  status: Uint8Array;
-  values: Float64Array;
-  bigValues: BigInt64Array;
-  times: Float64Array;
 }
 
 function call(bound: BoundFunction, a: unknown[], arity: number): unknown {

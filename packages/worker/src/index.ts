@@ -1,11 +1,8 @@
 export { ERROR_CODES, codeOfStatus, statusOf, type ErrorCode } from './codes';
+export { CHANNEL_BYTES, Channel, ResultSlot, RunSlot, type ResultArrays } from './codec';
 export {
-  CHANNEL_BYTES,
-  Channel,
   OutputKind,
   Status,
-  resultSlotViews,
-  runSlotViews,
   type FromWorker,
   type FunctionSignature,
   type ImportedMemoryPlan,

@@ -1,3 +1,4 @@
+import type { ResultArrays } from './codec';
 /**
  * Messages between the pool (main thread) and its worker threads.
  *
@@ -92,62 +93,6 @@ export const Status = {
   BYTES: 4 * (5 + 32 + 2 + 4),
 } as const;
 
-/**
- * The channel each worker shares with the pool (a SharedArrayBuffer): run messages and results
- * carry their typed arrays in its slots, so that no message allocates (or copies) an ArrayBuffer.
- * Big batches would otherwise allocate tens of MB of them, and growth of that external memory
- * makes V8 start full collections of the whole heap.
- *
- * - Run slots, one per message a worker may hold: `ops` (3 int32 per task) and `args` (f64). The
- *   pool writes a slot, posts the message naming it, and reuses it once every result of that
- *   message has arrived (the worker reads it while it runs the tasks).
- * - Result slots: `times` (2 f64 per task), `values` (f64), `status` (u8). The worker claims a
- *   free one (Status.RESULT_BUSY) for each results message; the pool frees it once it has read it.
- *   When none is free, the arrays travel in the message instead.
- */
-export const Channel = {
-  /** Tasks a slot holds: the most the pool puts in one message. */
-  SLOT_TASKS: 4096,
-  /** f64 argument slots of a run slot (a message ends early rather than overflow it). */
-  SLOT_ARGS: 16384,
-  RUN_SLOTS: 2,
-  RESULT_SLOTS: 4,
-} as const;
-
-const RUN_SLOT_BYTES = Channel.SLOT_TASKS * 12 + Channel.SLOT_ARGS * 8;
-const RESULT_SLOT_BYTES = Channel.SLOT_TASKS * 25;
-/** Size of a channel buffer. */
-export const CHANNEL_BYTES = Channel.RUN_SLOTS * RUN_SLOT_BYTES + Channel.RESULT_SLOTS * RESULT_SLOT_BYTES;
-
-/** The arrays of run slot `slot`. */
-export function runSlotViews(
-  channel: SharedArrayBuffer,
-  slot: number,
-): { ops: Int32Array; args: Float64Array; bigArgs: BigInt64Array } {
-  const at = slot * RUN_SLOT_BYTES;
-  const argsAt = at + Channel.SLOT_TASKS * 12;
-  return {
-    ops: new Int32Array(channel, at, Channel.SLOT_TASKS * 3),
-    args: new Float64Array(channel, argsAt, Channel.SLOT_ARGS),
-    bigArgs: new BigInt64Array(channel, argsAt, Channel.SLOT_ARGS),
-  };
-}
-
-/** The arrays of result slot `slot`. */
-export function resultSlotViews(
-  channel: SharedArrayBuffer,
-  slot: number,
-): { status: Uint8Array; values: Float64Array; bigValues: BigInt64Array; times: Float64Array } {
-  const at = Channel.RUN_SLOTS * RUN_SLOT_BYTES + slot * RESULT_SLOT_BYTES;
-  const tasks = Channel.SLOT_TASKS;
-  return {
-    times: new Float64Array(channel, at, tasks * 2),
-    values: new Float64Array(channel, at + tasks * 16, tasks),
-    bigValues: new BigInt64Array(channel, at + tasks * 16, tasks),
-    status: new Uint8Array(channel, at + tasks * 24, tasks),
-  };
-}
-
 /** Data given to a new worker. */
 export interface WorkerInit {
   workerId: number;
@@ -160,13 +105,10 @@ export interface WorkerInit {
 }
 
 /**
- * A batch of tasks, in a run slot of the channel. For task i:
- * - `ops[3i]` module id, `ops[3i+1]` function index, `ops[3i+2]` OutputKind | (arity << 8);
- * - its wasm arguments are the next `arity` slots of `args` (an f64 slot, or an i64 read
- *   through a BigInt64Array over the same buffer);
- * - byte and string arguments come from `refs` as triples (task index, argument slot, data): the data is
- *   copied into the instance's memory and the slot and the next one become (ptr, len). A bigint in
- *   `refs` is an argument of unknown type, passed as it is.
+ * A batch of tasks, in a run slot of the channel (its layout: `RunSlot` in codec.ts). Byte and
+ * string arguments come from `refs` as triples (task index, argument slot, data): the data is
+ * copied into the instance's memory and the slot and the next one become (ptr, len). A bigint in
+ * `refs` is an argument of unknown type, passed as it is.
  */
 export interface RunMessage {
   type: 'run';
@@ -191,12 +133,9 @@ export interface UnloadMessage {
 export type ToWorker = RunMessage | LoadMessage | UnloadMessage;
 
 /**
- * Results of the next `count` tasks of the worker's pipeline, in the order they were sent.
- * - `status[i]`: 0 = success, else error code index + 1 (see codes.ts); the message is the next
- *   string in `refs`;
- * - `values`: the numeric result (f64, or i64 through a BigInt64Array view);
- * - non-numeric outputs (bytes, strings, parsed JSON, arrays) are the next entries of `refs`;
- * - `times[2i]` absolute start time (ms since the epoch), `times[2i+1]` execution time in ms.
+ * Results of `count` tasks of run message `seq`, from its task `first` on, in order (their arrays'
+ * layout: `ResultSlot` in codec.ts). A failure's message is the next string in `refs`; non-numeric
+ * outputs (bytes, strings, parsed JSON, arrays) are the next entries of `refs`.
  */
 export interface ResultsMessage {
   type: 'results';
@@ -206,9 +145,8 @@ export interface ResultsMessage {
   count: number;
   /** The result slot of the channel that holds the arrays, or -1: they are the three below. */
   slot: number;
-  status: Uint8Array | null;
-  values: Float64Array | null;
-  times: Float64Array | null;
+  /** The results' arrays when they travel in the message (`slot` -1). */
+  arrays: ResultArrays | null;
   refs: unknown[] | null;
   /** Linear memory per module id, as [id, bytes, id, bytes, ...], when it changed. */
   memory: Float64Array | null;

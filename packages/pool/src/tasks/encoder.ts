@@ -1,8 +1,8 @@
-import type { RunMessage } from '@wasmpool/worker';
+import type { OutputKind, RunMessage } from '@wasmpool/worker';
 import type { TaskLedger } from './ledger';
 import { encodeParams } from './params';
 import { TaskState } from './task-block';
-import type { PipelineEntry, RunSlot } from '../workers/worker-handle';
+import type { PipelineEntry, RunTarget } from '../workers/worker-handle';
 
 /** Run messages get sequence numbers; results name the message they answer (checked on arrival). */
 let nextMessageSeq = 1;
@@ -19,10 +19,11 @@ export class BatchEncoder {
    * Takes up to `limit` queued tasks into `target`, fewer if their arguments would not fit in it;
    * returns undefined when none is queued.
    */
-  take(limit: number, target: RunSlot): { message: RunMessage; entry: PipelineEntry } | undefined {
+  take(limit: number, target: RunTarget): { message: RunMessage; entry: PipelineEntry } | undefined {
     const { ledger } = this;
     const queue = ledger.queue;
-    const { ops, args, bigArgs, indices } = target;
+    const { run, indices } = target;
+    const { args, bigArgs } = run;
     const blocks: PipelineEntry['blocks'] = [];
     const ends: number[] = [];
     const refs: (number | bigint | Uint8Array | string)[] = [];
@@ -49,10 +50,7 @@ export class BatchEncoder {
           break;
         }
         slice.start++;
-        const op = 3 * count;
-        ops[op] = fn.version.id;
-        ops[op + 1] = fn.index;
-        ops[op + 2] = (outputs[i] as number) | (arity << 8);
+        run.writeTask(count, fn.version.id, fn.index, outputs[i] as OutputKind, arity);
         const at = argAt[i] as number;
         if (at >= 0) {
           const stored = block.args;
@@ -80,7 +78,7 @@ export class BatchEncoder {
     ledger.sent(count);
     const seq = nextMessageSeq++;
     return {
-      message: { type: 'run', seq, count, slot: target.slot, refs: refs.length === 0 ? null : refs },
+      message: { type: 'run', seq, count, slot: run.slot, refs: refs.length === 0 ? null : refs },
       entry: {
         seq,
         indices: indices.subarray(0, count),
@@ -88,7 +86,7 @@ export class BatchEncoder {
         ends,
         next: 0,
         minTimeoutMs,
-        slot: target.slot,
+        slot: run.slot,
       },
     };
   }

@@ -60,8 +60,8 @@ export function settleResults(
     return;
   }
   const entry = head;
-  const views = handle.resultViews(message);
-  const { status, values, bigValues, times } = views;
+  const views = handle.resultsOf(message);
+  const { status, values, bigValues } = views;
   const listening = ledger.emitter.listenerCount('taskComplete') > 0;
   const stats = ledger.stats;
   const tally = new RunTimeTally();
@@ -94,8 +94,8 @@ export function settleResults(
     const index = indices[entry.next] as number;
     entry.next++;
     const taskStatus = status[k] as number;
-    const startedAt = times[2 * k] as number;
-    const executionTimeMs = times[2 * k + 1] as number;
+    const startedAt = views.startedAt(k);
+    const executionTimeMs = views.executionTimeMs(k);
     const kind = block.outputs[index];
     let output: unknown;
     let error: string | undefined;

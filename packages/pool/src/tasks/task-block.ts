@@ -1,4 +1,4 @@
-import { OutputKind } from '@wasmpool/worker';
+import { OutputKind, type ResultSlot } from '@wasmpool/worker';
 import type { ErrorCode } from '../errors';
 import { WasmPoolError } from '../errors';
 import type { FunctionRef } from '../modules/registry';
@@ -152,11 +152,11 @@ export abstract class ResultsBlock extends TaskBlock {
     to: number,
     k: number,
     fn: FunctionRef,
-    views: { status: Uint8Array; values: Float64Array; times: Float64Array },
+    views: ResultSlot,
     stats: StatsCollector,
   ): number {
     const { states, outputs, fns, results, givenIds, base } = this;
-    const { status, values, times } = views;
+    const { status, values } = views;
     const acceptedAt = performance.timeOrigin + this.acceptedAt;
     let totalMs = 0;
     let at = from;
@@ -171,9 +171,9 @@ export abstract class ResultsBlock extends TaskBlock {
         break;
       }
       states[index] = TaskState.settled;
-      const executionTimeMs = times[2 * k + 1] as number;
+      const executionTimeMs = views.executionTimeMs(k);
       totalMs += executionTimeMs;
-      stats.recordSuccess(executionTimeMs, (times[2 * k] as number) - acceptedAt);
+      stats.recordSuccess(executionTimeMs, views.startedAt(k) - acceptedAt);
       results[index] = {
         id: givenIds?.[index] ?? positionId(base + index),
         success: true,

@@ -2,9 +2,9 @@ import { Worker } from 'node:worker_threads';
 import {
   CHANNEL_BYTES,
   Channel,
+  ResultSlot,
+  RunSlot,
   Status,
-  resultSlotViews,
-  runSlotViews,
   workerScriptPath,
   type FromWorker,
   type ModuleLoad,
@@ -33,20 +33,9 @@ export interface PipelineEntry {
 }
 
 /** A run slot of a worker's channel, and the task indices of the message in it (kept here). */
-export interface RunSlot {
-  slot: number;
-  ops: Int32Array;
-  args: Float64Array;
-  bigArgs: BigInt64Array;
+export interface RunTarget {
+  run: RunSlot;
   indices: Int32Array;
-}
-
-/** The result arrays of a results message. */
-export interface ResultViews {
-  status: Uint8Array;
-  values: Float64Array;
-  bigValues: BigInt64Array;
-  times: Float64Array;
 }
 
 /** Where the task a worker runs now sits. */
@@ -107,9 +96,9 @@ export class WorkerHandle {
   readonly ready: Promise<void>;
   /** Module versions sent to this worker. */
   readonly moduleIds: Set<number>;
-  private readonly runSlots: RunSlot[] = [];
+  private readonly runSlots: RunTarget[] = [];
   private readonly freeRunSlots: number[] = [];
-  private readonly resultSlots: ResultViews[] = [];
+  private readonly resultSlots: ResultSlot[] = [];
 
   constructor(
     id: number,
@@ -125,15 +114,11 @@ export class WorkerHandle {
     this.startedAtView = new Float64Array(status, 0, 2);
     const channel = new SharedArrayBuffer(CHANNEL_BYTES);
     for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) {
-      this.runSlots.push({
-        slot,
-        ...runSlotViews(channel, slot),
-        indices: new Int32Array(Channel.SLOT_TASKS),
-      });
+      this.runSlots.push({ run: new RunSlot(channel, slot), indices: new Int32Array(Channel.SLOT_TASKS) });
       this.freeRunSlots.push(slot);
     }
     for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++)
-      this.resultSlots.push(resultSlotViews(channel, slot));
+      this.resultSlots.push(ResultSlot.shared(channel, slot));
     const init: WorkerInit = { workerId: id, status, channel, modules, niceIncrement };
     this.ready = new Promise<void>((resolve, reject) => this.loads.push({ resolve, reject }));
     this.ready.then(
@@ -176,7 +161,7 @@ export class WorkerHandle {
   }
 
   /** A free run slot, or undefined when the worker holds as many messages as it has slots. */
-  freeRunSlot(): RunSlot | undefined {
+  freeRunSlot(): RunTarget | undefined {
     const slot = this.freeRunSlots[this.freeRunSlots.length - 1];
     return slot === undefined ? undefined : this.runSlots[slot];
   }
@@ -187,16 +172,9 @@ export class WorkerHandle {
     if (entry !== undefined) this.freeRunSlots.push(entry.slot);
   }
 
-  /** The result arrays of a results message: in a result slot of the channel, or in the message. */
-  resultViews(message: ResultsMessage): ResultViews {
-    if (message.slot >= 0) return this.resultSlots[message.slot]!;
-    const values = message.values!;
-    return {
-      status: message.status!,
-      values,
-      bigValues: new BigInt64Array(values.buffer, values.byteOffset, values.length),
-      times: message.times!,
-    };
+  /** The results of a results message: in a result slot of the channel, or in the message. */
+  resultsOf(message: ResultsMessage): ResultSlot {
+    return message.slot >= 0 ? this.resultSlots[message.slot]! : ResultSlot.received(message.arrays!);
   }
 
   /** The pool has read a results message: its result slot may be reused by the worker. */
