@@ -180,7 +180,12 @@ describe('parseWasmBinary', () => {
     const info = parseWasmBinary(bytes);
     expect(info.imports).toEqual([
       { module: 'm', name: 'f', kind: 'function', signature: { params: ['i64'], results: ['i32'] } },
-      { module: 'm', name: 't', kind: 'table' },
+      {
+        module: 'm',
+        name: 't',
+        kind: 'table',
+        table: { element: 'funcref', limits: { initial: 2, maximum: 10, shared: false, memory64: false } },
+      },
       { module: 'm', name: 'mem', kind: 'memory', memory: mem(1, 2) },
       { module: 'm', name: 'g', kind: 'global' },
       { module: 'm', name: 'e', kind: 'tag', signature: { params: ['i32', 'f32'], results: [] } },
@@ -221,8 +226,20 @@ describe('parseWasmBinary', () => {
       section(0, str('x')),
     );
     expect(WebAssembly.validate(bytes)).toBe(true);
-    expect(parseWasmBinary(bytes)).toEqual({ imports: [], exports: [], memories: [mem(1)], hasStart: false });
-    expect(parseWasmBinary(moduleOf())).toEqual({ imports: [], exports: [], memories: [], hasStart: false });
+    expect(parseWasmBinary(bytes)).toEqual({
+      imports: [],
+      exports: [],
+      memories: [mem(1)],
+      tables: [],
+      hasStart: false,
+    });
+    expect(parseWasmBinary(moduleOf())).toEqual({
+      imports: [],
+      exports: [],
+      memories: [],
+      tables: [],
+      hasStart: false,
+    });
   });
 });
 
