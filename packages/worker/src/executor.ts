@@ -3,6 +3,7 @@ import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString 
 import { classify } from './classify';
 import { statusOf, type ErrorCode } from './codes';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
+import { sendableResult } from './sendable';
 import {
   Channel,
   OutputKind,
@@ -170,7 +171,7 @@ export class Executor {
               break;
             case OutputKind.multi:
             case OutputKind.auto:
-              outRefs.push(result);
+              outRefs.push(sendableResult(result));
               break;
           }
           this.releaseInputs(runtime, refs, i);

@@ -198,6 +198,9 @@ export function findFunction(registry: ModuleRegistry, task: WasmTask): Function
       taskId === undefined ? undefined : { taskId },
     );
   }
+  if (fn.refusal !== undefined) {
+    throw new WasmPoolError('FUNCTION_NOT_FOUND', fn.refusal, taskId === undefined ? undefined : { taskId });
+  }
   return fn;
 }
 

@@ -72,6 +72,13 @@ export function blockAt(entry: PipelineEntry, at: number): TaskBlock {
 
 const now = (): number => performance.timeOrigin + performance.now();
 
+/** How long one instantiation in the worker may take, and who to tell when it takes longer. */
+export interface InstantiateGuard {
+  timeoutMs: number;
+  /** Called (before the worker is ended) when instantiating module version `moduleId` timed out. */
+  timedOut(moduleId: number, name: string, reason: string): void;
+}
+
 interface PendingLoad {
   resolve: () => void;
   reject: (error: Error) => void;
@@ -108,6 +115,7 @@ export class WorkerHandle {
   private readonly runSlots: RunSlot[] = [];
   private readonly freeRunSlots: number[] = [];
   private readonly resultSlots: ResultViews[] = [];
+  private instantiateTimer: NodeJS.Timeout | undefined;
 
   constructor(
     id: number,
@@ -115,6 +123,7 @@ export class WorkerHandle {
     resourceLimits: WorkerResourceLimits,
     niceIncrement: number,
     private readonly events: WorkerHandleEvents,
+    private readonly guard?: InstantiateGuard,
   ) {
     this.id = id;
     this.moduleIds = new Set(modules.map((module) => module.id));
@@ -295,6 +304,7 @@ export class WorkerHandle {
   private detach(reason = `worker ${this.id} ended`): void {
     this.phase = 'dead';
     this.disarmWatchdog();
+    this.clearInstantiateTimer();
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.worker.off('message', this.onMessage);
@@ -345,17 +355,48 @@ export class WorkerHandle {
       case 'results':
         this.events.results(this, message);
         return;
+      case 'instantiating':
+        this.armInstantiateTimer(message.moduleId, message.name);
+        return;
       case 'ready':
+        this.clearInstantiateTimer();
         this.recordMemory(message.memory);
         this.loads.shift()?.resolve();
         return;
       case 'load-error':
+        this.clearInstantiateTimer();
         this.loads
           .shift()
           ?.reject(new Error(`module '${message.name}' cannot be instantiated: ${message.message}`));
         return;
     }
   };
+
+  /**
+   * Times an instantiation (start function, `_initialize`, host imports loading): past the guard's
+   * limit the worker is ended, and its pending loads fail with a reason that names the module.
+   */
+  private armInstantiateTimer(moduleId: number, name: string): void {
+    const guard = this.guard;
+    if (guard === undefined) return;
+    this.clearInstantiateTimer();
+    this.instantiateTimer = setTimeout(() => {
+      this.instantiateTimer = undefined;
+      if (this.phase === 'dead') return;
+      const reason =
+        `module '${name}' cannot be instantiated: it did not finish within ${guard.timeoutMs} ms ` +
+        `(instantiateTimeoutMs; a start function or _initialize that does not end)`;
+      this.crashReason = reason;
+      guard.timedOut(moduleId, name, reason);
+      // Not terminate(): 'exit' must still reach onExit, so the pool replaces the worker as a crashed one.
+      void this.worker.terminate();
+    }, guard.timeoutMs);
+  }
+
+  private clearInstantiateTimer(): void {
+    if (this.instantiateTimer !== undefined) clearTimeout(this.instantiateTimer);
+    this.instantiateTimer = undefined;
+  }
 
   private readonly onError = (error: Error): void => {
     // 'exit' follows, after Node has delivered the messages the worker posted before it died (an

@@ -40,6 +40,16 @@ export class Workforce {
     private readonly host: WorkforceHost,
   ) {}
 
+  /**
+   * A module version that does not instantiate in time is taken out of the registry at once, before
+   * the worker that was loading it is replaced: new workers must not load it again.
+   */
+  private readonly instantiateTimedOut = (moduleId: number, name: string, reason: string): void => {
+    if (!this.registry.quarantine(moduleId)) return;
+    const error = new WasmPoolError('INVALID_MODULE', `module '${name}' was removed: ${reason}`);
+    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+  };
+
   /** Takes a worker out of the set; false if it was not in it. */
   remove(handle: WorkerHandle): boolean {
     if (!this.handles.delete(handle)) return false;
@@ -84,6 +94,7 @@ export class Workforce {
       options.resourceLimits,
       options.niceIncrement,
       this.host,
+      { timeoutMs: options.instantiateTimeoutMs, timedOut: this.instantiateTimedOut },
     );
     this.handles.add(handle);
     const timer = setTimeout(() => {
