@@ -311,7 +311,7 @@ function loadSeeds() {
   const seeds = [];
   for (const dir of SEED_DIRS) {
     const abs = path.join(ROOT, dir);
-    let names = [];
+    let names;
     try {
       names = readdirSync(abs)
         .filter((n) => n.endsWith('.wasm'))
