@@ -72,11 +72,14 @@ export function blockAt(entry: PipelineEntry, at: number): TaskBlock {
 
 const now = (): number => performance.timeOrigin + performance.now();
 
-/** How long one instantiation in the worker may take, and who to tell when it takes longer. */
+/** How long one instantiation in the worker may take, and who to tell when it fails the worker. */
 export interface InstantiateGuard {
   timeoutMs: number;
-  /** Called (before the worker is ended) when instantiating module version `moduleId` timed out. */
-  timedOut(moduleId: number, name: string, reason: string): void;
+  /**
+   * Called when the worker ended (or was ended for taking too long) while instantiating module
+   * version `moduleId`, before the pool hears of the exit and starts a replacement.
+   */
+  failed(moduleId: number, name: string, reason: string): void;
 }
 
 interface PendingLoad {
@@ -116,6 +119,8 @@ export class WorkerHandle {
   private readonly freeRunSlots: number[] = [];
   private readonly resultSlots: ResultViews[] = [];
   private instantiateTimer: NodeJS.Timeout | undefined;
+  /** The module version the worker is instantiating, between 'instantiating' and 'ready'/'load-error'. */
+  private instantiating: { moduleId: number; name: string } | undefined;
 
   constructor(
     id: number,
@@ -380,6 +385,7 @@ export class WorkerHandle {
     const guard = this.guard;
     if (guard === undefined) return;
     this.clearInstantiateTimer();
+    this.instantiating = { moduleId, name };
     this.instantiateTimer = setTimeout(() => {
       this.instantiateTimer = undefined;
       if (this.phase === 'dead') return;
@@ -387,8 +393,8 @@ export class WorkerHandle {
         `module '${name}' cannot be instantiated: it did not finish within ${guard.timeoutMs} ms ` +
         `(instantiateTimeoutMs; a start function or _initialize that does not end)`;
       this.crashReason = reason;
-      guard.timedOut(moduleId, name, reason);
-      // Not terminate(): 'exit' must still reach onExit, so the pool replaces the worker as a crashed one.
+      // Not terminate(): 'exit' must still reach onExit, which tells the guard, and the pool replaces
+      // the worker as a crashed one.
       void this.worker.terminate();
     }, guard.timeoutMs);
   }
@@ -396,6 +402,7 @@ export class WorkerHandle {
   private clearInstantiateTimer(): void {
     if (this.instantiateTimer !== undefined) clearTimeout(this.instantiateTimer);
     this.instantiateTimer = undefined;
+    this.instantiating = undefined;
   }
 
   private readonly onError = (error: Error): void => {
@@ -408,6 +415,8 @@ export class WorkerHandle {
   private readonly onExit = (code: number): void => {
     const reason = this.crashReason ?? `worker ${this.id} exited with code ${code}`;
     const starting = this.phase === 'starting';
+    const instantiating = this.instantiating;
+    if (instantiating !== undefined) this.guard?.failed(instantiating.moduleId, instantiating.name, reason);
     this.detach(reason);
     this.events.exit(this, reason, starting);
   };

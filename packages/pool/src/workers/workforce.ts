@@ -41,10 +41,11 @@ export class Workforce {
   ) {}
 
   /**
-   * A module version that does not instantiate in time is taken out of the registry at once, before
-   * the worker that was loading it is replaced: new workers must not load it again.
+   * A module version that ends the worker instantiating it (or takes longer than instantiateTimeoutMs)
+   * is taken out of the registry at once, before that worker is replaced: new workers must not load
+   * it again. Its registration, if under way, fails; an active one is removed ('error' event).
    */
-  private readonly instantiateTimedOut = (moduleId: number, name: string, reason: string): void => {
+  private readonly instantiateFailed = (moduleId: number, name: string, reason: string): void => {
     if (!this.registry.quarantine(moduleId)) return;
     const error = new WasmPoolError('INVALID_MODULE', `module '${name}' was removed: ${reason}`);
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
@@ -94,7 +95,7 @@ export class Workforce {
       options.resourceLimits,
       options.niceIncrement,
       this.host,
-      { timeoutMs: options.instantiateTimeoutMs, timedOut: this.instantiateTimedOut },
+      { timeoutMs: options.instantiateTimeoutMs, failed: this.instantiateFailed },
     );
     this.handles.add(handle);
     const timer = setTimeout(() => {
