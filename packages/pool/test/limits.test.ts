@@ -569,9 +569,12 @@ describe('5. crashes', () => {
         maxWorkers: 2,
       }),
     );
-    expect(error.code).toBe('WORKER_CRASHED');
+    // Issue 12: the module that ends the workers is named, and refused.
+    expect(error.code).toBe('INVALID_MODULE');
     expect(error.message).toMatch(/could not start its workers/);
-    expect(error.message).toMatch(/exited with code 1/);
+    expect(error.message).toMatch(
+      /module 'bad' cannot be instantiated: worker \d+ exited with code 1 while instantiating it/,
+    );
   });
 
   // Issue 12: a module that ends the worker instantiating it is removed before that worker is
@@ -595,7 +598,9 @@ describe('5. crashes', () => {
     expect(results[0]).toMatchObject({ success: false, error: { code: 'INVALID_MODULE' } });
     expect(results[1]).toMatchObject({ success: true, output: 2 });
     expect(events.errors).toHaveLength(1);
-    expect(events.errors[0]?.message).toMatch(/module 'bad' was removed: worker \d+ exited with code 1/);
+    expect(events.errors[0]?.message).toMatch(
+      /module 'bad' cannot be instantiated: worker \d+ exited with code 1 while instantiating it; module 'bad' was removed/,
+    );
     expect(events.count('startup-failed')).toBe(1);
     await sleep(300);
     expect(events.count('startup-failed')).toBe(1);

@@ -413,10 +413,15 @@ export class WorkerHandle {
   };
 
   private readonly onExit = (code: number): void => {
-    const reason = this.crashReason ?? `worker ${this.id} exited with code ${code}`;
+    let reason = this.crashReason ?? `worker ${this.id} exited with code ${code}`;
     const starting = this.phase === 'starting';
     const instantiating = this.instantiating;
-    if (instantiating !== undefined) this.guard?.failed(instantiating.moduleId, instantiating.name, reason);
+    if (instantiating !== undefined) {
+      // The module did it: say which (the timeout's reason names it already).
+      const prefix = `module '${instantiating.name}' cannot be instantiated`;
+      if (!reason.startsWith(prefix)) reason = `${prefix}: ${reason} while instantiating it`;
+      this.guard?.failed(instantiating.moduleId, instantiating.name, reason);
+    }
     this.detach(reason);
     this.events.exit(this, reason, starting);
   };

@@ -47,7 +47,7 @@ export class Workforce {
    */
   private readonly instantiateFailed = (moduleId: number, name: string, reason: string): void => {
     if (!this.registry.quarantine(moduleId)) return;
-    const error = new WasmPoolError('INVALID_MODULE', `module '${name}' was removed: ${reason}`);
+    const error = new WasmPoolError('INVALID_MODULE', `${reason}; module '${name}' was removed`);
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
   };
 
