@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WasmPool, type WasmPoolOptions } from '@wasmpool/pool';
 import { resolveOptions } from '../src/options';
-import { fixture, rejectionOf, trackPools } from './helpers';
+import { fixture, hostImportsPath, rejectionOf, trackPools } from './helpers';
 import { recordEvents } from './helpers/limits-fixtures';
 
 const track = trackPools();
@@ -121,6 +121,19 @@ describe('tables (tableLimit) and worker heaps', () => {
     // 10,000 elements per table, 1,000 at a time: ten grows of each of the four tables succeed.
     await expect(p.run({ module: 'heap', function: 'fill', params: [1_000] })).resolves.toBe(40);
     expect(events.exits).toEqual([]);
+  });
+
+  test('with the default heap limit, a worker that exhausts its heap ends alone, not the process', async () => {
+    // Without a limit, a worker's out-of-heap is V8's fatal error: the whole process aborts.
+    const p = await pool({
+      modules: { ok, host: { source: fixture('host'), hostImports: hostImportsPath } },
+    });
+    const events = recordEvents(p);
+    const error = await rejectionOf(p.run({ module: 'host', function: 'hog' }, { timeoutMs: 60_000 }));
+    expect(error.code).toBe('WORKER_CRASHED');
+    expect(error.message).toMatch(/memory limit|heap/);
+    expect(events.count('crashed')).toBe(1);
+    await expect(p.run({ module: 'ok', function: 'ok', params: [1] })).resolves.toBe(2);
   });
 
   test('workers get a default JS heap limit; one given keeps the other defaults', async () => {
