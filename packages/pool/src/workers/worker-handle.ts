@@ -386,9 +386,11 @@ export class WorkerHandle {
     if (guard === undefined) return;
     this.clearInstantiateTimer();
     this.instantiating = { moduleId, name };
-    this.instantiateTimer = setTimeout(() => {
-      this.instantiateTimer = undefined;
-      if (this.phase === 'dead') return;
+    const instantiating = this.instantiating;
+    // Checked after an I/O turn: a main thread that was itself blocked past the limit runs the timer
+    // before it reads the worker's 'ready', which may be waiting.
+    const expire = (): void => {
+      if (this.phase === 'dead' || this.instantiating !== instantiating) return;
       const reason =
         `module '${name}' cannot be instantiated: it did not finish within ${guard.timeoutMs} ms ` +
         `(instantiateTimeoutMs; a start function or _initialize that does not end)`;
@@ -396,6 +398,10 @@ export class WorkerHandle {
       // Not terminate(): 'exit' must still reach onExit, which tells the guard, and the pool replaces
       // the worker as a crashed one.
       void this.worker.terminate();
+    };
+    this.instantiateTimer = setTimeout(() => {
+      this.instantiateTimer = undefined;
+      setImmediate(expire);
     }, guard.timeoutMs);
   }
 
