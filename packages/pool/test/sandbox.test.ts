@@ -39,13 +39,17 @@ describe('tables (tableLimit) and worker heaps', () => {
     expect(p.stats().workerRestarts).toBe(0);
   });
 
-  test('tableLimit out of range is INVALID_CONFIG, for the pool and for a module', async () => {
+  test('tableLimit and instantiateTimeoutMs out of range are INVALID_CONFIG', async () => {
     await expect(WasmPool.create({ minWorkers: 0, tableLimit: 10_000_000 })).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
       message: expect.stringMatching(/tableLimit must be an integer from 0 to 1000000/),
     });
     await expect(WasmPool.create({ minWorkers: 0, tableLimit: 1.5 })).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
+    });
+    await expect(WasmPool.create({ minWorkers: 0, instantiateTimeoutMs: 0 })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/instantiateTimeoutMs must be an integer from 1/),
     });
     const p = await pool({ minWorkers: 0 });
     await expect(
