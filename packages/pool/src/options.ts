@@ -18,11 +18,33 @@ export interface ResolvedOptions {
   workerMemoryLimitMb: number;
   workerStartTimeoutMs: number;
   niceIncrement: number;
+  tableLimit: number;
+  instantiateTimeoutMs: number;
 }
 
 /** Largest linear memory of a 32-bit wasm instance: 65536 pages of 64 KiB. */
 export const MAX_MEMORY_LIMIT_MB = 4096;
 export const MIN_MEMORY_LIMIT_MB = 1 / 16;
+/**
+ * The most elements a table may be allowed to hold. Tables live on the worker's JS heap (8 bytes an
+ * element), and a worker past its heap limit is ended by Node only if no single allocation is larger
+ * than the 16 MB of leeway Node gives it; a table.grow allocates the whole new table at once, so a
+ * table stays within 8 MB. (V8's own limit, 10,000,000, can take the process down.)
+ */
+export const MAX_TABLE_LIMIT = 1_000_000;
+/**
+ * The most elements all tables of one instance may hold together (their capped maxima): 32 MB of
+ * heap. Without it, straight-line code growing thousands of tables would keep raising the heap
+ * past the worker's limit (the engine checks for termination only at calls and loops).
+ */
+export const MAX_TABLE_ELEMENTS_PER_INSTANCE = 4_000_000;
+export const DEFAULT_TABLE_LIMIT = 10_000;
+/**
+ * JS heap of each worker unless `resourceLimits` says otherwise. Without a limit a worker shares the
+ * process's fatal out-of-heap path: a module that fills its heap (tables live there) would end the
+ * whole process; with one, Node ends only that worker (ERR_WORKER_OUT_OF_MEMORY).
+ */
+export const DEFAULT_WORKER_HEAP_MB = 512;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -47,6 +69,8 @@ const schema = z.object({
   workerMemoryLimitMb: z.number().min(0),
   workerStartTimeoutMs: int(1, MAX_TIMER_MS),
   niceIncrement: int(0, 19),
+  tableLimit: int(0, MAX_TABLE_LIMIT),
+  instantiateTimeoutMs: int(1, MAX_TIMER_MS),
 });
 
 /** What each option accepts, for error messages. */
@@ -64,6 +88,8 @@ const RANGES: Record<string, string> = {
   workerMemoryLimitMb: 'a number of 0 (no limit) or more (MiB)',
   workerStartTimeoutMs: `an integer from 1 to ${MAX_TIMER_MS} (ms)`,
   niceIncrement: 'an integer from 0 to 19',
+  tableLimit: `an integer from 0 to ${MAX_TABLE_LIMIT} (table elements)`,
+  instantiateTimeoutMs: `an integer from 1 to ${MAX_TIMER_MS} (ms)`,
 };
 
 /** Environment variables that give defaults, with how to read them into an option. */
@@ -82,6 +108,10 @@ function readBoolean(raw: string): unknown {
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off'].includes(value)) return false;
   return raw;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function invalid(option: string, value: unknown, source: string): WasmPoolError {
@@ -136,6 +166,8 @@ export function resolveOptions(
     workerMemoryLimitMb: 0,
     workerStartTimeoutMs: 10_000,
     niceIncrement: 0,
+    tableLimit: DEFAULT_TABLE_LIMIT,
+    instantiateTimeoutMs: 5_000,
   };
   const merged = { ...defaults, ...given };
   // A minWorkers above the default maxWorkers is a contradiction like any other: nothing is raised silently.
@@ -158,5 +190,11 @@ export function resolveOptions(
   if (typeof modules !== 'object' || modules === null || Array.isArray(modules)) {
     throw new WasmPoolError('INVALID_CONFIG', 'modules must be an object mapping names to module specs');
   }
-  return { ...resolved, modules };
+  // A limit the caller leaves out keeps its default: the heap limit is what keeps a worker's
+  // out-of-heap from ending the process.
+  const resourceLimits = {
+    maxOldGenerationSizeMb: DEFAULT_WORKER_HEAP_MB,
+    ...definedOnly(resolved.resourceLimits),
+  };
+  return { ...resolved, resourceLimits, modules };
 }

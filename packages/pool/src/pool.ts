@@ -59,7 +59,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
   static async create(options: WasmPoolOptions = {}): Promise<WasmPool> {
     const resolved = resolveOptions(options);
     applyJitSetting(resolved.enableJit);
-    const registry = new ModuleRegistry(resolved.memoryLimitMb);
+    const registry = new ModuleRegistry(resolved.memoryLimitMb, resolved);
     const versions = await Promise.all(
       Object.entries(resolved.modules).map(([name, spec]) => registry.prepare(name, spec)),
     );

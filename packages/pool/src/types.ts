@@ -9,14 +9,19 @@ export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly
 /** How a module is registered with the pool. */
 export interface ModuleSpec {
   /**
-   * A file path or `file:` URL, the module's bytes, or an already compiled module. A compiled module
-   * hides its types: its exports are known by arity only (types 'unknown', numbers and bigints pass
-   * as given), `sha256` cannot be checked, and a memory it defines is checked after each task instead
-   * of being capped in the binary.
+   * A file path or `file:` URL, the module's bytes, or an already compiled module. A compiled module's
+   * bytes are read back in a throwaway worker (through V8's inspector, without instantiating it) and
+   * it is then handled as bytes are: typed, capped and compiled again; where they cannot be read back
+   * (a Node without the inspector) it is refused, since its memories and tables could not be capped.
    */
   source: ModuleSource;
   /** Linear-memory cap of one instance of this module, in MiB. Defaults to the pool's `memoryLimitMb`. */
   memoryLimitMb?: number;
+  /**
+   * The most elements each table of this module may hold (defined or imported). A module whose initial
+   * table is larger is refused; `table.grow` past it returns -1. Defaults to the pool's `tableLimit`.
+   */
+  tableLimit?: number;
   /** Expected SHA-256 (hex) of the bytes; registration fails with INTEGRITY_MISMATCH otherwise. */
   sha256?: string;
   /**
@@ -34,6 +39,8 @@ export interface ModuleInfo {
   /** Size of the bytes in bytes. */
   size: number;
   memoryLimitMb: number;
+  /** The most elements each of its tables may hold. */
+  tableLimit: number;
   /** Exported functions with their signatures. */
   exports: { name: string; signature: FunctionSignature }[];
 }
@@ -182,8 +189,18 @@ export interface WasmPoolOptions {
   maxTasksPerWorker?: number;
   /** false: baseline compiler only (env WASM_ENABLE_JIT). */
   enableJit?: boolean;
-  /** JS heap and stack limits of each worker thread. */
+  /**
+   * JS heap and stack limits of each worker thread. `maxOldGenerationSizeMb` defaults to 512: a worker
+   * that exhausts its heap then ends alone (its task fails with WORKER_CRASHED) instead of the process.
+   */
   resourceLimits?: WorkerResourceLimits;
+  /** Default most elements of one table of an instance (0–10,000,000; default 10,000). */
+  tableLimit?: number;
+  /**
+   * Limit of one instantiation of a module in a worker, start function and `_initialize` included
+   * (ms; default 5,000). A module that does not instantiate in time is refused with INVALID_MODULE.
+   */
+  instantiateTimeoutMs?: number;
   /** Retire a worker whose JS heap plus wasm memory passes this many MiB; 0 = never. */
   workerMemoryLimitMb?: number;
   /** A worker that is not ready this long after it was started counts as failed to start. */

@@ -100,12 +100,12 @@ describe('modules', () => {
     expect(start.message).toMatch(/cannot be instantiated/);
   });
 
-  test('a compiled WebAssembly.Module: exports by arity, numbers and bigints passed as given', async () => {
+  test('a compiled WebAssembly.Module: its bytes are read back, typed and capped like bytes', async () => {
     const pool = track(
       await WasmPool.create({
         minWorkers: 1,
         modules: {
-          math: { source: new WebAssembly.Module(mathBytes) },
+          math: { source: new WebAssembly.Module(mathBytes), sha256: mathSha },
           sha: { source: new WebAssembly.Module(readFileSync(example('sha256'))) },
           mem: {
             source: new WebAssembly.Module(readFileSync(fixture('imported-memory'))),
@@ -116,10 +116,10 @@ describe('modules', () => {
       }),
     );
     const math = pool.modules().find((m) => m.name === 'math')!;
-    expect(math).toMatchObject({ sha256: '', size: 0 });
+    expect(math).toMatchObject({ sha256: mathSha, size: mathBytes.length });
     expect(math.exports.find((e) => e.name === 'add')!.signature).toEqual({
-      params: ['unknown', 'unknown'],
-      results: ['unknown'],
+      params: ['i32', 'i32'],
+      results: ['i32'],
     });
     await expect(pool.run({ module: 'math', function: 'add', params: [40, 2] })).resolves.toBe(42);
     await expect(pool.run({ module: 'math', function: 'add64', params: [1n, 2n] })).resolves.toBe(3n);
@@ -133,20 +133,18 @@ describe('modules', () => {
       output: 'bytes',
     });
     expect(Buffer.from(digest).toString('hex')).toBe(createHash('sha256').update('abc').digest('hex'));
-    // An imported memory still gets the cap as its maximum (0.5 MiB = 8 pages).
+    // An imported memory gets the cap as its maximum (0.5 MiB = 8 pages).
     await expect(pool.run({ module: 'mem', function: 'grow', params: [7] })).resolves.toBe(1);
     await expect(pool.run({ module: 'mem', function: 'grow', params: [1] })).resolves.toBe(-1);
-    // A memory of its own is checked after each task.
-    await expect(pool.run({ module: 'faults', function: 'grow', params: [20] })).rejects.toMatchObject({
-      code: 'OUT_OF_MEMORY',
-    });
+    // A memory of its own is capped in the binary too: memory.grow past the cap returns -1.
+    await expect(pool.run({ module: 'faults', function: 'grow', params: [20] })).resolves.toBe(-1);
     await expect(pool.run({ module: 'faults', function: 'pages' })).resolves.toBe(1);
     await expect(
       WasmPool.create({
         minWorkers: 0,
-        modules: { m: { source: new WebAssembly.Module(mathBytes), sha256: mathSha } },
+        modules: { m: { source: new WebAssembly.Module(mathBytes), sha256: '0'.repeat(64) } },
       }),
-    ).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    ).rejects.toMatchObject({ code: 'INTEGRITY_MISMATCH' });
     await expect(
       WasmPool.create({
         minWorkers: 0,

@@ -2,6 +2,7 @@ import wabtInit from 'wabt';
 import {
   WASM_PAGE_BYTES,
   WasmBinaryError,
+  capResources,
   limitMemory,
   parseWasmBinary,
   type MemoryLimits,
@@ -180,7 +181,12 @@ describe('parseWasmBinary', () => {
     const info = parseWasmBinary(bytes);
     expect(info.imports).toEqual([
       { module: 'm', name: 'f', kind: 'function', signature: { params: ['i64'], results: ['i32'] } },
-      { module: 'm', name: 't', kind: 'table' },
+      {
+        module: 'm',
+        name: 't',
+        kind: 'table',
+        table: { element: 'funcref', limits: { initial: 2, maximum: 10, shared: false, memory64: false } },
+      },
       { module: 'm', name: 'mem', kind: 'memory', memory: mem(1, 2) },
       { module: 'm', name: 'g', kind: 'global' },
       { module: 'm', name: 'e', kind: 'tag', signature: { params: ['i32', 'f32'], results: [] } },
@@ -221,8 +227,20 @@ describe('parseWasmBinary', () => {
       section(0, str('x')),
     );
     expect(WebAssembly.validate(bytes)).toBe(true);
-    expect(parseWasmBinary(bytes)).toEqual({ imports: [], exports: [], memories: [mem(1)], hasStart: false });
-    expect(parseWasmBinary(moduleOf())).toEqual({ imports: [], exports: [], memories: [], hasStart: false });
+    expect(parseWasmBinary(bytes)).toEqual({
+      imports: [],
+      exports: [],
+      memories: [mem(1)],
+      tables: [],
+      hasStart: false,
+    });
+    expect(parseWasmBinary(moduleOf())).toEqual({
+      imports: [],
+      exports: [],
+      memories: [],
+      tables: [],
+      hasStart: false,
+    });
   });
 });
 
@@ -451,5 +469,117 @@ describe('limitMemory', () => {
     expectWasmError(() => limitMemory(bytes.subarray(0, bytes.length - 1), 4));
     expectWasmError(() => limitMemory(bytes, 0), /limit of 0 pages \(0 MiB\)/);
     expect(parseWasmBinary(limitMemory(wat('(module (memory 0))'), 0)).memories).toEqual([mem(0, 0)]);
+  });
+});
+
+describe('capResources', () => {
+  const caps = { memoryPages: 4, tableElements: 10 };
+  const instantiate = (
+    bytes: Uint8Array,
+    imports: WebAssembly.Imports = {},
+  ): Record<string, CallableFunction> =>
+    new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports as Record<
+      string,
+      CallableFunction
+    >;
+
+  test('caps every defined table and memory; table.grow and memory.grow past the cap return -1', () => {
+    const bytes = wat(`(module
+      (memory 1)
+      (table $a 2 externref)
+      (table $b 3 100000 funcref)
+      (table $c 1 5 externref)
+      (func (export "ga") (param i32) (result i32) (table.grow $a (ref.null extern) (local.get 0)))
+      (func (export "gb") (param i32) (result i32) (table.grow $b (ref.null func) (local.get 0)))
+      (func (export "gc") (param i32) (result i32) (table.grow $c (ref.null extern) (local.get 0)))
+      (func (export "gm") (param i32) (result i32) (memory.grow (local.get 0))))`);
+    const out = capResources(bytes, caps);
+    const info = parseWasmBinary(out);
+    expect(info.tables.map((t) => t.limits.maximum)).toEqual([10, 10, 5]);
+    expect(info.memories.map((m) => m.maximum)).toEqual([4]);
+    const { ga, gb, gc, gm } = instantiate(out);
+    expect([ga!(8), ga!(1), gb!(8), gc!(5), gc!(4), gm!(4), gm!(3)]).toEqual([2, -1, -1, -1, 1, -1, 1]);
+  });
+
+  test('caps imported tables and memories: a provided one that could grow past the cap does not link', () => {
+    const bytes = wat(`(module
+      (import "env" "t" (table 1 funcref))
+      (import "env" "m" (memory 1 100)))`);
+    const out = capResources(bytes, caps);
+    const imports = parseWasmBinary(out).imports;
+    expect(imports.map((i) => (i.table ?? { limits: i.memory })!.limits!.maximum)).toEqual([10, 4]);
+    const table = (maximum?: number): WebAssembly.Table =>
+      new WebAssembly.Table({
+        element: 'anyfunc',
+        initial: 1,
+        ...(maximum === undefined ? {} : { maximum }),
+      });
+    const memory = (maximum: number): WebAssembly.Memory => new WebAssembly.Memory({ initial: 1, maximum });
+    expect(() => instantiate(out, { env: { t: table(10), m: memory(4) } })).not.toThrow();
+    expect(() => instantiate(out, { env: { t: table(), m: memory(4) } })).toThrow(WebAssembly.LinkError);
+    expect(() => instantiate(out, { env: { t: table(11), m: memory(4) } })).toThrow(WebAssembly.LinkError);
+    expect(() => instantiate(out, { env: { t: table(10), m: memory(5) } })).toThrow(WebAssembly.LinkError);
+  });
+
+  test('returns the input itself when every maximum is within the caps', () => {
+    const bytes = wat('(module (import "e" "t" (table 0 1 funcref)) (memory 1 2) (table 1 3 funcref))');
+    expect(capResources(bytes, caps)).toBe(bytes);
+  });
+
+  test('refuses an initial size past a cap, naming what and how much', () => {
+    expect(() => capResources(wat('(module (table 11 funcref))'), caps)).toThrow(
+      /table 0 needs 11 elements, more than the limit of 10 initially/,
+    );
+    expect(() =>
+      capResources(wat('(module (import "e" "t" (table 1 funcref)) (table 12 funcref))'), caps),
+    ).toThrow(/table 1 needs 12 elements/);
+    expect(() => capResources(wat('(module (import "e" "m" (memory 5)))'), caps)).toThrow(
+      /imported memory 0 needs 5 pages \(0.3125 MiB\)/,
+    );
+    expect(() => capResources(wat('(module)'), { memoryPages: -1, tableElements: 1 })).toThrow(RangeError);
+    expect(() => capResources(wat('(module)'), { memoryPages: 1, tableElements: 0.5 })).toThrow(RangeError);
+  });
+
+  test('re-encodes a section whose size crosses a LEB128 byte boundary', () => {
+    // 42 tables of 3 bytes and their count: 127 bytes, a one-byte size. Each entry gains a byte (the
+    // maximum 10): 169 bytes, a two-byte size.
+    const tables = Array.from({ length: 42 }, () => '(table 0 externref)').join(' ');
+    const bytes = wat(`(module ${tables})`);
+    const out = capResources(bytes, caps);
+    expect(out.length).toBe(bytes.length + 42 + 1);
+    expect(WebAssembly.validate(out)).toBe(true);
+    expect(parseWasmBinary(out).tables.every((t) => t.limits.maximum === 10)).toBe(true);
+  });
+
+  describe('exportMemoryAs', () => {
+    const hidden = { ...caps, exportMemoryAs: '__wasmpool_memory' };
+    const exportsOf = (bytes: Uint8Array): string[] =>
+      WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.name}:${e.kind}`);
+
+    test('adds an export section in its place when there is none (before start, element and code)', () => {
+      const bytes = wat(`(module (memory 1) (table 1 funcref) (elem (i32.const 0) $f)
+        (func $f) (start $f) (data (i32.const 0) "x"))`);
+      const out = capResources(bytes, hidden);
+      expect(exportsOf(out)).toEqual(['__wasmpool_memory:memory']);
+    });
+
+    test('adds an entry to an export section, for a defined or an imported memory', () => {
+      const defined = capResources(wat('(module (memory 1) (func (export "f")))'), hidden);
+      expect(exportsOf(defined)).toEqual(['f:function', '__wasmpool_memory:memory']);
+      const imported = capResources(
+        wat('(module (import "e" "m" (memory 1 2)) (func (export "f")))'),
+        hidden,
+      );
+      expect(exportsOf(imported)).toEqual(['f:function', '__wasmpool_memory:memory']);
+    });
+
+    test('adds nothing when the memory is exported, there is none, or the name is taken', () => {
+      const exported = wat('(module (memory (export "mem") 1 2))');
+      expect(capResources(exported, hidden)).toBe(exported);
+      const none = wat('(module (func (export "f")))');
+      expect(capResources(none, hidden)).toBe(none);
+      const taken = wat('(module (memory 1 2) (func (export "__wasmpool_memory")))');
+      expect(capResources(taken, hidden)).toBe(taken);
+    });
   });
 });

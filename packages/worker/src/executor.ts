@@ -5,6 +5,7 @@ import { statusOf, type ErrorCode } from './codes';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
 import { Channel, ResultSlot, RunSlot } from './codec';
 import { OutputKind, Status, type ModuleLoad, type ResultsMessage, type RunMessage } from './protocol';
+import { sendableResult } from './sendable';
 
 /** Results already computed are sent at least this often while a long batch runs (ms). */
 const FLUSH_INTERVAL_MS = 4;
@@ -154,7 +155,7 @@ export class Executor {
               break;
             case OutputKind.multi:
             case OutputKind.auto:
-              outRefs.push(result);
+              outRefs.push(sendableResult(result));
               break;
           }
           this.releaseInputs(runtime, refs, i);

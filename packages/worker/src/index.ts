@@ -6,6 +6,8 @@ export {
   type FromWorker,
   type FunctionSignature,
   type ImportedMemoryPlan,
+  type ImportedTablePlan,
+  type InstantiatingMessage,
   type LoadErrorMessage,
   type LoadMessage,
   type ModuleLoad,
@@ -21,3 +23,10 @@ export type { CreateHostImports, HostImportContext } from './module-runtime';
 
 /** Absolute path of the script a pool starts in each worker thread. */
 export const workerScriptPath: string = require.resolve('@wasmpool/worker/thread');
+
+/**
+ * Absolute path of the script that reads a compiled module's bytes back (see `wire-bytes.ts`); it
+ * runs in a throwaway worker, never instantiates the module, and replies `WireBytesReply`.
+ */
+export const wireBytesScriptPath: string = require.resolve('@wasmpool/worker/wire-bytes');
+export type { WireBytesReply } from './wire-bytes';

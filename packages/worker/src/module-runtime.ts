@@ -84,21 +84,16 @@ export class ModuleRuntime {
     return memory.buffer.byteLength >= limit - Math.max(PAGE, limit / 16);
   }
 
-  /** Throws the engine's error (LinkError, RuntimeError from a start function) when it fails. */
+  /**
+   * Throws the engine's error (LinkError, RuntimeError from a start function) when it fails. Calls
+   * `_initialize` when the module exports it (a WASI reactor's constructor), after the start function.
+   */
   instantiate(): void {
     const imports: WebAssembly.Imports = this.hostImports
       ? this.hostImports({ moduleName: this.name, memory: () => this.memoryObject })
       : {};
-    const plan = this.load.importedMemory;
-    let importedMemory: WebAssembly.Memory | undefined;
-    if (plan !== undefined) {
-      importedMemory = new WebAssembly.Memory({
-        initial: plan.initial,
-        maximum: plan.maximum,
-        shared: plan.shared,
-      });
-      imports[plan.module] = { ...imports[plan.module], [plan.name]: importedMemory };
-    }
+    const importedMemory = this.provideImportedMemory(imports);
+    this.provideImportedTables(imports);
     if (this.load.importsAbort) {
       imports.env = {
         abort: (msg: number, file: number, line: number, col: number) => this.abort(msg, file, line, col),
@@ -111,6 +106,8 @@ export class ModuleRuntime {
     const instance = new WebAssembly.Instance(this.load.module, imports);
     const exports = instance.exports;
     this.memoryObject = importedMemory ?? findMemory(exports);
+    const initialize = exports._initialize;
+    if (typeof initialize === 'function') (initialize as WasmFunction)();
     this.functions = this.load.functions.map(({ name, signature }) => {
       const i64Params = signature.params.map((type) => type === 'i64');
       return {
@@ -122,6 +119,37 @@ export class ModuleRuntime {
     });
     this.alloc = this.load.alloc >= 0 ? this.functions[this.load.alloc]?.fn : undefined;
     this.dealloc = this.load.dealloc >= 0 ? this.functions[this.load.dealloc]?.fn : undefined;
+  }
+
+  /**
+   * The memory the module imports: the one its host imports give (the module's binary declares the
+   * cap as its maximum, so the engine refuses a larger one), else a new one under the cap.
+   */
+  private provideImportedMemory(imports: WebAssembly.Imports): WebAssembly.Memory | undefined {
+    const plan = this.load.importedMemory;
+    if (plan === undefined) return undefined;
+    const given = imports[plan.module]?.[plan.name];
+    if (given instanceof WebAssembly.Memory) return given;
+    const memory = new WebAssembly.Memory({
+      initial: plan.initial,
+      maximum: plan.maximum,
+      shared: plan.shared,
+    });
+    imports[plan.module] = { ...imports[plan.module], [plan.name]: memory };
+    return memory;
+  }
+
+  /** Tables the module imports and its host imports do not give: new ones under the cap. */
+  private provideImportedTables(imports: WebAssembly.Imports): void {
+    for (const plan of this.load.importedTables ?? []) {
+      if (imports[plan.module]?.[plan.name] instanceof WebAssembly.Table) continue;
+      const table = new WebAssembly.Table({
+        element: plan.element === 'funcref' ? 'anyfunc' : ('externref' as WebAssembly.TableKind),
+        initial: plan.initial,
+        maximum: plan.maximum,
+      });
+      imports[plan.module] = { ...imports[plan.module], [plan.name]: table };
+    }
   }
 
   /** Forget the instance; the next `instantiate()` starts clean. */

@@ -42,6 +42,19 @@ export interface ImportedMemoryPlan {
   shared: boolean;
 }
 
+/**
+ * A table the module imports; the worker creates it with `maximum` elements at most, unless the
+ * module's host imports provide it (the module's binary then declares `maximum`, so the engine
+ * refuses a provided table that could grow past it).
+ */
+export interface ImportedTablePlan {
+  module: string;
+  name: string;
+  element: 'funcref' | 'externref';
+  initial: number;
+  maximum: number;
+}
+
 /** Everything a worker needs to instantiate one module version. */
 export interface ModuleLoad {
   /** Pool-wide id of this module version; tasks refer to it. */
@@ -51,6 +64,8 @@ export interface ModuleLoad {
   /** Memory cap of one instance, in 64 KiB pages. */
   maxPages: number;
   importedMemory?: ImportedMemoryPlan;
+  /** Tables the module imports, in import order. */
+  importedTables?: ImportedTablePlan[];
   /** Imports `env.abort(i32, i32, i32, i32)` (AssemblyScript's). */
   importsAbort: boolean;
   /** JS module that creates host imports, loaded inside the worker. */
@@ -169,4 +184,11 @@ export interface LoadErrorMessage {
   message: string;
 }
 
-export type FromWorker = ResultsMessage | ReadyMessage | LoadErrorMessage;
+/** Sent before the worker instantiates a module version: the pool times the instantiation. */
+export interface InstantiatingMessage {
+  type: 'instantiating';
+  moduleId: number;
+  name: string;
+}
+
+export type FromWorker = ResultsMessage | ReadyMessage | LoadErrorMessage | InstantiatingMessage;

@@ -47,6 +47,7 @@ async function load(modules: ModuleLoad[]): Promise<void> {
   const loaded: number[] = [];
   for (const module of modules) {
     try {
+      send({ type: 'instantiating', moduleId: module.id, name: module.name });
       await executor.load(module);
       loaded.push(module.id);
     } catch (error) {

@@ -20,27 +20,24 @@ export class ModuleLoader {
   async load(version: ModuleVersion): Promise<void> {
     this.registry.stage(version);
     const loading: Promise<void>[] = [];
-    let loaded = 0;
-    let death: Error | undefined;
+    // A worker that dies while instantiating this version names it (WorkerHandle); one that dies
+    // of something else (a task that ended it) is not the module's fault: its replacement loads
+    // the version with the others, since the version is staged.
+    const ownFault = `module '${version.name}' cannot be instantiated`;
     for (const handle of this.handles) {
       if (handle.moduleIds.has(version.id)) continue;
       handle.moduleIds.add(version.id);
       loading.push(
         handle.load({ type: 'load', modules: [version.load] }).then(
-          () => void loaded++,
+          () => undefined,
           (error: Error) => {
-            if (handle.phase !== 'dead') throw error;
-            death = error;
+            if (handle.phase !== 'dead' || error.message.startsWith(ownFault)) throw error;
           },
         ),
       );
     }
     try {
       await Promise.all(loading);
-      // Workers died loading it and none loaded it: the module (its host imports) kills workers.
-      if (death !== undefined && loaded === 0) {
-        throw new Error(`module '${version.name}': every worker died loading it (${death.message})`);
-      }
     } catch (error) {
       this.unload(version);
       throw new WasmPoolError('INVALID_MODULE', (error as Error).message, { cause: error });

@@ -7,19 +7,30 @@ import {
   OutputKind,
   type FunctionSignature,
   type ImportedMemoryPlan,
+  type ImportedTablePlan,
   type ModuleLoad,
 } from '@wasmpool/worker';
-import { inspectCompiledModule, type CompiledModuleFacts } from './compiled-module';
+import { readCompiledModuleBytes } from './compiled-module';
 import { WasmPoolError } from '../errors';
-import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from '../options';
+import {
+  DEFAULT_TABLE_LIMIT,
+  MAX_MEMORY_LIMIT_MB,
+  MAX_TABLE_ELEMENTS_PER_INSTANCE,
+  MAX_TABLE_LIMIT,
+  MIN_MEMORY_LIMIT_MB,
+} from '../options';
 import type { ModuleInfo, ModuleSpec } from '../types';
+import { unsendableReason } from './sendable';
 import {
   WASM_PAGE_BYTES,
   WasmBinaryError,
-  limitMemory,
+  capResources,
   parseWasmBinary,
   type WasmBinaryInfo,
 } from './wasm-binary';
+
+/** Name under which a memory the module keeps to itself is exported, so the pool can see it. */
+export const HIDDEN_MEMORY_EXPORT = '__wasmpool_memory';
 
 /** An exported function of a module version, as tasks refer to it. */
 export interface FunctionRef {
@@ -38,6 +49,8 @@ export interface FunctionRef {
    * are checked and encoded on a shorter path (`isPlainTask`, `encodePlain`).
    */
   readonly plainParams: readonly boolean[] | undefined;
+  /** Why tasks cannot call this function (a type the wire cannot carry), or undefined. */
+  readonly refusal: string | undefined;
 }
 
 /** One registered version of a module. A new registration under the same name makes a new version. */
@@ -55,13 +68,15 @@ export class ModuleVersion {
     readonly load: ModuleLoad,
   ) {
     load.functions.forEach(({ name, signature }, index) => {
+      const label = `${info.name}.${name}${formatSignature(signature)}`;
       this.functions.set(name, {
         version: this,
         index,
         name,
         signature,
         defaultOutput: defaultOutputOf(signature),
-        label: `${info.name}.${name}${formatSignature(signature)}`,
+        label,
+        refusal: unsendableReason(label, signature),
         meanRunMs: -1,
         plainParams: signature.params.every((type) => type === 'i32' || type === 'f32' || type === 'f64')
           ? signature.params.map((type) => type === 'i32')
@@ -138,7 +153,20 @@ export class ModuleRegistry {
   private readonly byId = new Map<number, ModuleVersion>();
   private nextId = 1;
 
-  constructor(private readonly defaultMemoryLimitMb: number) {}
+  private readonly defaultTableLimit: number;
+  private readonly readTimeoutMs: number;
+
+  /**
+   * `limits`: the pool's default `tableLimit`, and `instantiateTimeoutMs`, which also bounds the
+   * reading back of a compiled module's bytes.
+   */
+  constructor(
+    private readonly defaultMemoryLimitMb: number,
+    limits: { tableLimit?: number; instantiateTimeoutMs?: number } = {},
+  ) {
+    this.defaultTableLimit = limits.tableLimit ?? DEFAULT_TABLE_LIMIT;
+    this.readTimeoutMs = limits.instantiateTimeoutMs ?? 5_000;
+  }
 
   /** Loads, checks and compiles a module; it is not visible to tasks until `activate()`. */
   async prepare(name: string, spec: ModuleSpec): Promise<ModuleVersion> {
@@ -168,11 +196,18 @@ export class ModuleRegistry {
     if (hostImports !== undefined && !existsSync(hostImports)) {
       throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.hostImports: no file at ${hostImports}`);
     }
-    const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
-    if (spec.source instanceof WebAssembly.Module) {
-      return this.prepareCompiled(name, spec, spec.source, memoryLimitMb, maxPages, hostImports);
+    const tableLimit = spec.tableLimit ?? this.defaultTableLimit;
+    if (!(Number.isInteger(tableLimit) && tableLimit >= 0 && tableLimit <= MAX_TABLE_LIMIT)) {
+      throw new WasmPoolError(
+        'INVALID_CONFIG',
+        `modules.${name}.tableLimit must be an integer from 0 to ${MAX_TABLE_LIMIT} (table elements); got ${String(tableLimit)}`,
+      );
     }
-    const bytes = await readSource(name, spec.source);
+    const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
+    const bytes =
+      spec.source instanceof WebAssembly.Module
+        ? await this.compiledBytes(name, spec.source)
+        : await readSource(name, spec.source);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (spec.sha256 !== undefined && spec.sha256.toLowerCase() !== sha256) {
       throw new WasmPoolError(
@@ -189,8 +224,10 @@ export class ModuleRegistry {
         cause: error,
       });
     }
-    const limited = this.applyMemoryLimit(name, bytes, info, maxPages);
+    this.checkInitialSizes(name, info, maxPages, tableLimit);
     const importedMemory = this.importedMemoryPlan(name, info, maxPages);
+    const importedTables = this.importedTablePlans(info, tableLimit);
+    const limited = this.capResources(name, bytes, maxPages, tableLimit);
     const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined);
     let module: WebAssembly.Module;
     try {
@@ -208,13 +245,14 @@ export class ModuleRegistry {
       .filter((entry) => entry.kind === 'function' && entry.signature !== undefined)
       .map((entry) => ({ name: entry.name, signature: entry.signature as FunctionSignature }));
     return this.version(
-      { name, sha256, size: bytes.length, memoryLimitMb, exports: functions },
+      { name, sha256, size: bytes.length, memoryLimitMb, tableLimit, exports: functions },
       {
         module,
         maxPages,
         importsAbort,
         checkMemoryAfterCall: false,
         ...(importedMemory === undefined ? {} : { importedMemory }),
+        ...(importedTables.length === 0 ? {} : { importedTables }),
         ...(hostImports === undefined ? {} : { hostImports }),
       },
     );
@@ -236,79 +274,21 @@ export class ModuleRegistry {
     });
   }
 
-  /**
-   * A module given compiled: its types are hidden, so exports are known by arity only, and a memory
-   * of its own cannot be capped in the binary (tasks that leave it above the cap fail instead).
-   */
-  private prepareCompiled(
-    name: string,
-    spec: ModuleSpec,
-    module: WebAssembly.Module,
-    memoryLimitMb: number,
-    maxPages: number,
-    hostImports: string | undefined,
-  ): ModuleVersion {
-    if (spec.sha256 !== undefined) {
-      throw new WasmPoolError(
-        'INVALID_CONFIG',
-        `modules.${name}.sha256 needs the module's bytes, not a compiled module`,
-      );
-    }
-    const importsAbort = this.checkImports(
-      name,
-      WebAssembly.Module.imports(module),
-      hostImports !== undefined,
-    );
-    let facts: CompiledModuleFacts;
+  /** The bytes of a module given compiled (see compiled-module.ts); INVALID_MODULE when they cannot be had. */
+  private async compiledBytes(name: string, module: WebAssembly.Module): Promise<Uint8Array> {
     try {
-      facts = inspectCompiledModule(module);
+      return await readCompiledModuleBytes(module, this.readTimeoutMs);
     } catch (error) {
       throw new WasmPoolError(
         'INVALID_MODULE',
-        `module '${name}' cannot be used compiled (${(error as Error).message}); pass its bytes instead`,
+        `module '${name}' was given compiled and ${(error as Error).message}; without them its memories and tables cannot be capped, so pass its bytes instead`,
         { cause: error },
       );
     }
-    if (facts.definedMemoryPages !== undefined && facts.definedMemoryPages > maxPages) {
-      throw new WasmPoolError(
-        'INVALID_MODULE',
-        `module '${name}': its initial memory of ${mib(facts.definedMemoryPages)} exceeds its memory limit of ${mib(maxPages)}`,
-      );
-    }
-    let importedMemory: ImportedMemoryPlan | undefined;
-    if (facts.importedMemory !== undefined) {
-      const { initial, maximum } = facts.importedMemory;
-      if (initial > maxPages) {
-        throw new WasmPoolError(
-          'INVALID_MODULE',
-          `module '${name}': its imported memory's initial size of ${mib(initial)} exceeds its memory limit of ${mib(maxPages)}`,
-        );
-      }
-      importedMemory = {
-        ...facts.importedMemory,
-        maximum: Math.min(maximum ?? maxPages, maxPages),
-        shared: false,
-      };
-    }
-    return this.version(
-      { name, sha256: '', size: 0, memoryLimitMb, exports: facts.functions },
-      {
-        module,
-        maxPages,
-        importsAbort: importsAbort || facts.importsAbort,
-        checkMemoryAfterCall: facts.definedMemoryPages !== undefined,
-        ...(importedMemory === undefined ? {} : { importedMemory }),
-        ...(hostImports === undefined ? {} : { hostImports }),
-      },
-    );
   }
 
-  private applyMemoryLimit(
-    name: string,
-    bytes: Uint8Array,
-    info: WasmBinaryInfo,
-    maxPages: number,
-  ): Uint8Array {
+  /** Refuses 64-bit memories, and memories and tables that start larger than their caps. */
+  private checkInitialSizes(name: string, info: WasmBinaryInfo, maxPages: number, tableLimit: number): void {
     for (const memory of info.memories) {
       if (memory.memory64) {
         throw new WasmPoolError('INVALID_MODULE', `module '${name}': 64-bit memories are not supported`);
@@ -320,14 +300,57 @@ export class ModuleRegistry {
         );
       }
     }
-    if (info.memories.length === 0) return bytes;
+    const tables = [
+      ...info.imports.flatMap((entry) => (entry.table === undefined ? [] : [entry.table])),
+      ...info.tables,
+    ];
+    let total = 0;
+    tables.forEach((table, index) => {
+      if (table.limits.initial > tableLimit) {
+        throw new WasmPoolError(
+          'INVALID_MODULE',
+          `module '${name}': its table ${index} of ${table.limits.initial} elements exceeds its table limit of ${tableLimit} (tableLimit)`,
+        );
+      }
+      total += Math.min(table.limits.maximum ?? tableLimit, tableLimit);
+    });
+    if (total > MAX_TABLE_ELEMENTS_PER_INSTANCE) {
+      throw new WasmPoolError(
+        'INVALID_MODULE',
+        `module '${name}': its ${tables.length} tables may grow to ${total} elements together, more than the ${MAX_TABLE_ELEMENTS_PER_INSTANCE} one instance may hold (tables live on the worker's heap); declare smaller maxima or lower tableLimit`,
+      );
+    }
+  }
+
+  /** Caps every memory and table in the binary, and exports a memory the module keeps to itself. */
+  private capResources(name: string, bytes: Uint8Array, maxPages: number, tableLimit: number): Uint8Array {
     try {
-      return limitMemory(bytes, maxPages);
+      return capResources(bytes, {
+        memoryPages: maxPages,
+        tableElements: tableLimit,
+        exportMemoryAs: HIDDEN_MEMORY_EXPORT,
+      });
     } catch (error) {
       if (error instanceof WasmBinaryError)
         throw new WasmPoolError('INVALID_MODULE', `module '${name}': ${error.message}`);
       throw error;
     }
+  }
+
+  private importedTablePlans(info: WasmBinaryInfo, tableLimit: number): ImportedTablePlan[] {
+    return info.imports.flatMap(({ module, name, table }) =>
+      table === undefined
+        ? []
+        : [
+            {
+              module,
+              name,
+              element: table.element,
+              initial: table.limits.initial,
+              maximum: Math.min(table.limits.maximum ?? tableLimit, tableLimit),
+            },
+          ],
+    );
   }
 
   private importedMemoryPlan(
@@ -365,7 +388,9 @@ export class ModuleRegistry {
     const missing: string[] = [];
     let memories = 0;
     for (const entry of imports) {
+      // The worker creates the first memory and every table a module imports (under their caps).
       if (entry.kind === 'memory' && memories++ === 0) continue;
+      if (entry.kind === 'table') continue;
       if (entry.kind === 'function' && entry.module === 'env' && entry.name === 'abort') {
         importsAbort = true;
         continue;
@@ -402,6 +427,20 @@ export class ModuleRegistry {
   /** Makes a version known by id (new workers load it) before it is active. */
   stage(version: ModuleVersion): void {
     this.byId.set(version.id, version);
+  }
+
+  /**
+   * Takes a version that cannot be instantiated out of use: new workers no longer load it, and if it
+   * was active its name is removed. Returns true if it was active.
+   */
+  quarantine(id: number): boolean {
+    const version = this.byId.get(id);
+    if (version === undefined) return false;
+    this.byId.delete(id);
+    if (this.byName.get(version.name) !== version) return false;
+    version.active = false;
+    this.byName.delete(version.name);
+    return true;
   }
 
   /** Forgets a version that is neither active nor needed by any task. */

@@ -22,13 +22,23 @@ export interface MemoryLimits {
 /** The kind of an import or export. */
 export type ExternalKind = 'function' | 'table' | 'memory' | 'global' | 'tag';
 
-/** One entry of the import section. `signature` is set for functions and tags, `memory` for memories. */
+/** A table's element type and limits (in elements; `shared` and `memory64` are always false). */
+export interface TableType {
+  element: 'funcref' | 'externref';
+  limits: MemoryLimits;
+}
+
+/**
+ * One entry of the import section. `signature` is set for functions and tags, `memory` for memories,
+ * `table` for tables.
+ */
 export interface WasmImport {
   module: string;
   name: string;
   kind: ExternalKind;
   signature?: FunctionSignature;
   memory?: MemoryLimits;
+  table?: TableType;
 }
 
 /** One entry of the export section. `signature` is set for functions and tags, `memory` for memories. */
@@ -45,6 +55,8 @@ export interface WasmBinaryInfo {
   exports: WasmExport[];
   /** memories defined by the module itself (memory section), in index order after imported ones */
   memories: MemoryLimits[];
+  /** tables defined by the module itself (table section), in index order after imported ones */
+  tables: TableType[];
   hasStart: boolean;
 }
 
@@ -180,9 +192,34 @@ class Reader {
 /** A memory type's byte range [start, end) in the memory section; the maximum, if any, follows initialEnd. */
 type MemoryEntry = { limits: MemoryLimits; start: number; initialEnd: number; end: number };
 
+/** Where one memory or table type's limits sit, for {@link capResources}. */
+interface LimitSite {
+  kind: 'memory' | 'table';
+  /** Index in its index space (imports first). */
+  index: number;
+  imported: boolean;
+  limits: MemoryLimits;
+  start: number;
+  initialEnd: number;
+  end: number;
+}
+
+/** A section's byte range: `start` is its id byte, `contentStart` follows its size. */
+interface SectionSite {
+  id: number;
+  start: number;
+  contentStart: number;
+  end: number;
+}
+
 /** The parsed info, plus where the memory section sits so {@link limitMemory} can rewrite it. */
 interface ParsedModule {
   info: WasmBinaryInfo;
+  sections: SectionSite[];
+  limitSites: LimitSite[];
+  /** Where the export section's entry count ends, when there is one. */
+  exportCountEnd?: number;
+  exportCount: number;
   /** start: section id byte; countEnd: after the entry count; firstIndex: index of the first defined memory */
   memorySection?: {
     start: number;
@@ -211,6 +248,26 @@ function parse(bytes: Uint8Array): ParsedModule {
   const tagTypes: number[] = [];
   const memories: MemoryLimits[] = [];
   const importedMemories: MemoryLimits[] = [];
+  const tables: TableType[] = [];
+  let importedTables = 0;
+  const sections: SectionSite[] = [];
+  const limitSites: LimitSite[] = [];
+  let exportCountEnd: number | undefined;
+  let exportCount = 0;
+  const site = (kind: LimitSite['kind'], index: number, imported: boolean, start: number): MemoryLimits => {
+    const limits = r.limits(kind);
+    limitSites.push({ kind, index, imported, limits, start, initialEnd: r.initialEnd, end: r.pos });
+    return limits;
+  };
+  const tableType = (): TableType => {
+    const at = r.pos;
+    const element = r.valueType();
+    if (element !== 'funcref' && element !== 'externref') r.fail(`bad table element type ${element}`, at);
+    return {
+      element: element as TableType['element'],
+      limits: site('table', importedTables + tables.length, false, r.pos),
+    };
+  };
   const imports: WasmImport[] = [];
   const rawExports: { name: string; kind: ExternalKind; index: number; at: number }[] = [];
   let hasStart = false;
@@ -241,6 +298,7 @@ function parse(bytes: Uint8Array): ParsedModule {
     }
     r.end = end;
     r.section = id;
+    sections.push({ id, start, contentStart, end });
     switch (id) {
       case 1: // type
         for (let n = r.u32(); n > 0; n--) {
@@ -267,11 +325,16 @@ function parse(bytes: Uint8Array): ParsedModule {
             funcTypes.push(t);
             imp.signature = copySig(types[t]);
           } else if (kind === 'table') {
-            const t = r.valueType();
-            if (t !== 'funcref' && t !== 'externref') r.fail(`bad table element type ${t}`, r.pos - 1);
-            r.limits('table');
+            const at = r.pos;
+            const element = r.valueType();
+            if (element !== 'funcref' && element !== 'externref')
+              r.fail(`bad table element type ${element}`, at);
+            imp.table = {
+              element: element as TableType['element'],
+              limits: site('table', importedTables++, true, r.pos),
+            };
           } else if (kind === 'memory') {
-            imp.memory = r.limits('memory');
+            imp.memory = site('memory', importedMemories.length, true, r.pos);
             importedMemories.push(imp.memory);
           } else if (kind === 'global') {
             r.valueType();
@@ -288,6 +351,12 @@ function parse(bytes: Uint8Array): ParsedModule {
       case 3: // function
         for (let n = r.u32(); n > 0; n--) funcTypes.push(typeIndex());
         break;
+      case 4: // table
+        for (let n = r.u32(); n > 0; n--) {
+          if (bytes[r.pos] === 0x40) r.fail('tables with an initializer expression are not supported');
+          tables.push(tableType());
+        }
+        break;
       case 5: {
         // memory
         const entries: MemoryEntry[] = [];
@@ -295,7 +364,7 @@ function parse(bytes: Uint8Array): ParsedModule {
         const countEnd = r.pos;
         for (let n = count; n > 0; n--) {
           const entryStart = r.pos;
-          const limits = r.limits('memory');
+          const limits = site('memory', importedMemories.length + memories.length, false, entryStart);
           entries.push({ limits, start: entryStart, initialEnd: r.initialEnd, end: r.pos });
           memories.push(limits);
         }
@@ -303,7 +372,9 @@ function parse(bytes: Uint8Array): ParsedModule {
         break;
       }
       case 7: // export
-        for (let n = r.u32(); n > 0; n--) {
+        exportCount = r.u32();
+        exportCountEnd = r.pos;
+        for (let n = exportCount; n > 0; n--) {
           const name = r.name();
           const at = r.pos;
           rawExports.push({ name, kind: r.kind('export'), index: r.u32(), at });
@@ -338,7 +409,14 @@ function parse(bytes: Uint8Array): ParsedModule {
     else if (kind === 'memory') exp.memory = { ...allMemories[index] };
     return exp;
   });
-  return { info: { imports, exports, memories, hasStart }, memorySection };
+  return {
+    info: { imports, exports, memories, tables, hasStart },
+    memorySection,
+    sections,
+    limitSites,
+    exportCount,
+    ...(exportCountEnd === undefined ? {} : { exportCountEnd }),
+  };
 }
 
 function copySig(sig: FunctionSignature): FunctionSignature {
@@ -418,4 +496,125 @@ export function limitMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
   out.set(content, section.start + header.length);
   out.set(bytes.subarray(section.end), section.start + header.length + content.length);
   return out;
+}
+
+/** What {@link capResources} enforces. */
+export interface ResourceCaps {
+  /** Most pages of any memory, imported or defined (32-bit memories stop at 65536 whatever this says). */
+  memoryPages: number;
+  /** Most elements of any table, imported or defined. */
+  tableElements: number;
+  /**
+   * When the module has a memory that it does not export, export memory 0 under this name, so that
+   * the pool can see (and account for) it. Nothing is added when the name is taken.
+   */
+  exportMemoryAs?: string;
+}
+
+/** Order of the non-custom sections in a module (the tag section sits between memory and global). */
+const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+const rank = (id: number): number => SECTION_ORDER.indexOf(id);
+
+/**
+ * Returns a copy of `bytes` in which every memory and every table, imported or defined, declares a
+ * maximum no larger than the caps (one without a maximum gets the cap). An imported one so rewritten
+ * makes the engine refuse, at link time, a provided memory or table whose own maximum is larger or
+ * missing. Other sections stay byte-identical; a section whose length changes gets its size
+ * re-encoded. Optionally exports a memory the module keeps to itself (see {@link ResourceCaps}).
+ * Returns the input itself when nothing needs changing.
+ * @throws WasmBinaryError if the input is malformed, or a memory or table already needs more than its
+ *   cap initially (the message names it and gives both sizes).
+ * @throws RangeError if a cap is not a non-negative safe integer.
+ */
+export function capResources(bytes: Uint8Array, caps: ResourceCaps): Uint8Array {
+  for (const [name, value] of [
+    ['memoryPages', caps.memoryPages],
+    ['tableElements', caps.tableElements],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  const parsed = parse(bytes);
+  /** Replacements [start, end, bytes], in input order. */
+  const edits: [number, number, number[]][] = [];
+  for (const site of parsed.limitSites) {
+    const { limits } = site;
+    const cap =
+      site.kind === 'table'
+        ? caps.tableElements
+        : limits.memory64
+          ? caps.memoryPages
+          : Math.min(caps.memoryPages, 65536);
+    const what = `${site.imported ? 'imported ' : ''}${site.kind} ${site.index}`;
+    if (limits.initial > cap) {
+      const sizes =
+        site.kind === 'table'
+          ? `${limits.initial} elements, more than the limit of ${cap}`
+          : `${limits.initial} pages (${mib(limits.initial)}), more than the limit of ${cap} pages (${mib(cap)})`;
+      throw new WasmBinaryError(`${what} needs ${sizes} initially`, site.start);
+    }
+    if (limits.maximum !== undefined && limits.maximum <= cap) continue;
+    edits.push([
+      site.start,
+      site.end,
+      [bytes[site.start]! | 0x01, ...bytes.subarray(site.start + 1, site.initialEnd), ...leb(cap)],
+    ]);
+  }
+
+  let exportEntry: number[] | undefined;
+  const { info } = parsed;
+  const name = caps.exportMemoryAs;
+  const hasMemory = info.memories.length > 0 || info.imports.some((entry) => entry.kind === 'memory');
+  if (
+    name !== undefined &&
+    hasMemory &&
+    !info.exports.some((entry) => entry.kind === 'memory' || entry.name === name)
+  ) {
+    const encoded = new TextEncoder().encode(name);
+    exportEntry = [...leb(encoded.length), ...encoded, 0x02, 0x00];
+    if (parsed.exportCountEnd !== undefined) {
+      const section = parsed.sections.find((entry) => entry.id === 7)!;
+      edits.push([section.contentStart, parsed.exportCountEnd, leb(parsed.exportCount + 1)]);
+      edits.push([section.end, section.end, exportEntry]);
+      exportEntry = undefined;
+    }
+  }
+  if (edits.length === 0 && exportEntry === undefined) return bytes;
+  edits.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+
+  const out: number[][] = [Array.from(bytes.subarray(0, 8))];
+  let edit = 0;
+  for (const section of parsed.sections) {
+    if (exportEntry !== undefined && section.id !== 0 && rank(section.id) > rank(7)) {
+      out.push([7, ...leb(exportEntry.length + 1), 1, ...exportEntry]);
+      exportEntry = undefined;
+    }
+    // Edits of this section: those starting inside it, or at its end (an appended export).
+    const mine: [number, number, number[]][] = [];
+    while (edit < edits.length && edits[edit]![0] <= section.end) {
+      mine.push(edits[edit]!);
+      edit++;
+    }
+    if (mine.length === 0) {
+      out.push(Array.from(bytes.subarray(section.start, section.end)));
+      continue;
+    }
+    const content: number[] = [];
+    let at = section.contentStart;
+    for (const [start, end, replacement] of mine) {
+      content.push(...bytes.subarray(at, start), ...replacement);
+      at = end;
+    }
+    content.push(...bytes.subarray(at, section.end));
+    out.push([section.id, ...leb(content.length), ...content]);
+  }
+  if (exportEntry !== undefined) out.push([7, ...leb(exportEntry.length + 1), 1, ...exportEntry]);
+  const result = new Uint8Array(out.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of out) {
+    result.set(part, offset);
+    offset += part.length;
+  }
+  return result;
 }

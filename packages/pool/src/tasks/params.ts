@@ -196,6 +196,9 @@ export function findFunction(
       taskId === undefined ? undefined : { taskId },
     );
   }
+  if (fn.refusal !== undefined) {
+    throw new WasmPoolError('FUNCTION_NOT_FOUND', fn.refusal, taskId === undefined ? undefined : { taskId });
+  }
   return fn;
 }
 

@@ -63,6 +63,16 @@ export function blockAt(entry: PipelineEntry, at: number): TaskBlock {
 
 const now = (): number => performance.timeOrigin + performance.now();
 
+/** How long one instantiation in the worker may take, and who to tell when it fails the worker. */
+export interface InstantiateGuard {
+  timeoutMs: number;
+  /**
+   * Called when the worker ended (or was ended for taking too long) while instantiating module
+   * version `moduleId`, before the pool hears of the exit and starts a replacement.
+   */
+  failed(moduleId: number, name: string, reason: string): void;
+}
+
 interface PendingLoad {
   resolve: () => void;
   reject: (error: Error) => void;
@@ -99,6 +109,9 @@ export class WorkerHandle {
   private readonly runSlots: RunTarget[] = [];
   private readonly freeRunSlots: number[] = [];
   private readonly resultSlots: ResultSlot[] = [];
+  private instantiateTimer: NodeJS.Timeout | undefined;
+  /** The module version the worker is instantiating, between 'instantiating' and 'ready'/'load-error'. */
+  private instantiating: { moduleId: number; name: string } | undefined;
 
   constructor(
     id: number,
@@ -106,6 +119,7 @@ export class WorkerHandle {
     resourceLimits: WorkerResourceLimits,
     niceIncrement: number,
     private readonly events: WorkerHandleEvents,
+    private readonly guard?: InstantiateGuard,
   ) {
     this.id = id;
     this.moduleIds = new Set(modules.map((module) => module.id));
@@ -286,6 +300,7 @@ export class WorkerHandle {
   private detach(reason = `worker ${this.id} ended`): void {
     this.phase = 'dead';
     this.disarmWatchdog();
+    this.clearInstantiateTimer();
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.worker.off('message', this.onMessage);
@@ -336,17 +351,56 @@ export class WorkerHandle {
       case 'results':
         this.events.results(this, message);
         return;
+      case 'instantiating':
+        this.armInstantiateTimer(message.moduleId, message.name);
+        return;
       case 'ready':
+        this.clearInstantiateTimer();
         this.recordMemory(message.memory);
         this.loads.shift()?.resolve();
         return;
       case 'load-error':
+        this.clearInstantiateTimer();
         this.loads
           .shift()
           ?.reject(new Error(`module '${message.name}' cannot be instantiated: ${message.message}`));
         return;
     }
   };
+
+  /**
+   * Times an instantiation (start function, `_initialize`, host imports loading): past the guard's
+   * limit the worker is ended, and its pending loads fail with a reason that names the module.
+   */
+  private armInstantiateTimer(moduleId: number, name: string): void {
+    const guard = this.guard;
+    if (guard === undefined) return;
+    this.clearInstantiateTimer();
+    this.instantiating = { moduleId, name };
+    const instantiating = this.instantiating;
+    // Checked after an I/O turn: a main thread that was itself blocked past the limit runs the timer
+    // before it reads the worker's 'ready', which may be waiting.
+    const expire = (): void => {
+      if (this.phase === 'dead' || this.instantiating !== instantiating) return;
+      const reason =
+        `module '${name}' cannot be instantiated: it did not finish within ${guard.timeoutMs} ms ` +
+        `(instantiateTimeoutMs; a start function or _initialize that does not end)`;
+      this.crashReason = reason;
+      // Not terminate(): 'exit' must still reach onExit, which tells the guard, and the pool replaces
+      // the worker as a crashed one.
+      void this.worker.terminate();
+    };
+    this.instantiateTimer = setTimeout(() => {
+      this.instantiateTimer = undefined;
+      setImmediate(expire);
+    }, guard.timeoutMs);
+  }
+
+  private clearInstantiateTimer(): void {
+    if (this.instantiateTimer !== undefined) clearTimeout(this.instantiateTimer);
+    this.instantiateTimer = undefined;
+    this.instantiating = undefined;
+  }
 
   private readonly onError = (error: Error): void => {
     // 'exit' follows, after Node has delivered the messages the worker posted before it died (an
@@ -356,8 +410,15 @@ export class WorkerHandle {
   };
 
   private readonly onExit = (code: number): void => {
-    const reason = this.crashReason ?? `worker ${this.id} exited with code ${code}`;
+    let reason = this.crashReason ?? `worker ${this.id} exited with code ${code}`;
     const starting = this.phase === 'starting';
+    const instantiating = this.instantiating;
+    if (instantiating !== undefined) {
+      // The module did it: say which (the timeout's reason names it already).
+      const prefix = `module '${instantiating.name}' cannot be instantiated`;
+      if (!reason.startsWith(prefix)) reason = `${prefix}: ${reason} while instantiating it`;
+      this.guard?.failed(instantiating.moduleId, instantiating.name, reason);
+    }
     this.detach(reason);
     this.events.exit(this, reason, starting);
   };

@@ -40,6 +40,17 @@ export class Workforce {
     private readonly host: WorkforceHost,
   ) {}
 
+  /**
+   * A module version that ends the worker instantiating it (or takes longer than instantiateTimeoutMs)
+   * is taken out of the registry at once, before that worker is replaced: new workers must not load
+   * it again. Its registration, if under way, fails; an active one is removed ('error' event).
+   */
+  private readonly instantiateFailed = (moduleId: number, name: string, reason: string): void => {
+    if (!this.registry.quarantine(moduleId)) return;
+    const error = new WasmPoolError('INVALID_MODULE', `${reason}; module '${name}' was removed`);
+    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+  };
+
   /** Takes a worker out of the set; false if it was not in it. */
   remove(handle: WorkerHandle): boolean {
     if (!this.handles.delete(handle)) return false;
@@ -84,6 +95,7 @@ export class Workforce {
       options.resourceLimits,
       options.niceIncrement,
       this.host,
+      { timeoutMs: options.instantiateTimeoutMs, failed: this.instantiateFailed },
     );
     this.handles.add(handle);
     const timer = setTimeout(() => {
