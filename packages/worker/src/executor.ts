@@ -134,7 +134,7 @@ export class Executor {
             const slot = refs[refPos + 1] as number;
             const data = refs[refPos + 2] as bigint | Uint8Array | string;
             refPos += 3;
-            if (typeof data === 'bigint') {
+            if (typeof data === 'bigint' || bound.raw === true) {
               callArgs[slot] = data;
               continue;
             }

@@ -8,11 +8,13 @@ import {
   type FunctionSignature,
   type ImportedMemoryPlan,
   type ModuleLoad,
+  type RealCall,
 } from '@wasmpool/worker';
 import { inspectCompiledModule, type CompiledModuleFacts } from './compiled-module';
 import { WasmPoolError } from '../errors';
 import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from '../options';
 import type { ModuleInfo, ModuleSpec } from '../types';
+import { WASI_MODULE, planRealModule, type RealModulePlan } from './real-modules';
 import {
   WASM_PAGE_BYTES,
   WasmBinaryError,
@@ -38,6 +40,8 @@ export interface FunctionRef {
    * are checked and encoded on a shorter path (`isPlainTask`, `encodePlain`).
    */
   readonly plainParams: readonly boolean[] | undefined;
+  /** Set for a function called through a request object: a WASI command, an adapter or AssemblyScript function. */
+  readonly real: RealCall | undefined;
 }
 
 /** One registered version of a module. A new registration under the same name makes a new version. */
@@ -66,6 +70,7 @@ export class ModuleVersion {
         plainParams: signature.params.every((type) => type === 'i32' || type === 'f32' || type === 'f64')
           ? signature.params.map((type) => type === 'i32')
           : undefined,
+        real: load.real?.calls[index] ?? undefined,
       });
     });
   }
@@ -127,6 +132,11 @@ async function engineReason(bytes: Uint8Array): Promise<string | undefined> {
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** Whether function `index` is called directly (not through a request object). */
+function isDirect(real: RealModulePlan | undefined, index: number): boolean {
+  return (real?.load.calls[index] ?? null) === null;
 }
 
 /**
@@ -191,7 +201,7 @@ export class ModuleRegistry {
     }
     const limited = this.applyMemoryLimit(name, bytes, info, maxPages);
     const importedMemory = this.importedMemoryPlan(name, info, maxPages);
-    const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined);
+    const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined, spec);
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(limited);
@@ -207,6 +217,7 @@ export class ModuleRegistry {
     const functions = info.exports
       .filter((entry) => entry.kind === 'function' && entry.signature !== undefined)
       .map((entry) => ({ name: entry.name, signature: entry.signature as FunctionSignature }));
+    const real = await planRealModule(name, spec, functions);
     return this.version(
       { name, sha256, size: bytes.length, memoryLimitMb, exports: functions },
       {
@@ -217,37 +228,48 @@ export class ModuleRegistry {
         ...(importedMemory === undefined ? {} : { importedMemory }),
         ...(hostImports === undefined ? {} : { hostImports }),
       },
+      real,
     );
   }
 
   private version(
     info: ModuleInfo,
     load: Omit<ModuleLoad, 'id' | 'name' | 'functions' | 'alloc' | 'dealloc'>,
+    real?: RealModulePlan,
   ): ModuleVersion {
-    const functions = info.exports;
+    const functions = real?.functions ?? info.exports;
     const id = this.nextId++;
-    return new ModuleVersion(id, info, {
-      ...load,
+    const allocName = real?.alloc ?? 'alloc';
+    const deallocName = real?.dealloc ?? 'dealloc';
+    return new ModuleVersion(
       id,
-      name: info.name,
-      functions,
-      alloc: functions.findIndex((f) => f.name === 'alloc'),
-      dealloc: functions.findIndex((f) => f.name === 'dealloc'),
-    });
+      real === undefined || real.adapterFunctions.length === 0
+        ? info
+        : { ...info, adapterFunctions: real.adapterFunctions },
+      {
+        ...load,
+        id,
+        name: info.name,
+        functions,
+        alloc: functions.findIndex((f, i) => f.name === allocName && isDirect(real, i)),
+        dealloc: functions.findIndex((f, i) => f.name === deallocName && isDirect(real, i)),
+        ...(real === undefined ? {} : { real: real.load }),
+      },
+    );
   }
 
   /**
    * A module given compiled: its types are hidden, so exports are known by arity only, and a memory
    * of its own cannot be capped in the binary (tasks that leave it above the cap fail instead).
    */
-  private prepareCompiled(
+  private async prepareCompiled(
     name: string,
     spec: ModuleSpec,
     module: WebAssembly.Module,
     memoryLimitMb: number,
     maxPages: number,
     hostImports: string | undefined,
-  ): ModuleVersion {
+  ): Promise<ModuleVersion> {
     if (spec.sha256 !== undefined) {
       throw new WasmPoolError(
         'INVALID_CONFIG',
@@ -258,6 +280,7 @@ export class ModuleRegistry {
       name,
       WebAssembly.Module.imports(module),
       hostImports !== undefined,
+      spec,
     );
     let facts: CompiledModuleFacts;
     try {
@@ -300,6 +323,7 @@ export class ModuleRegistry {
         ...(importedMemory === undefined ? {} : { importedMemory }),
         ...(hostImports === undefined ? {} : { hostImports }),
       },
+      await planRealModule(name, spec, facts.functions),
     );
   }
 
@@ -360,12 +384,15 @@ export class ModuleRegistry {
     name: string,
     imports: readonly { module: string; name: string; kind: string }[],
     hasHostImports: boolean,
+    spec: ModuleSpec,
   ): boolean {
     let importsAbort = false;
     const missing: string[] = [];
     let memories = 0;
+    const wasi = spec.wasi !== undefined && spec.wasi !== false;
     for (const entry of imports) {
       if (entry.kind === 'memory' && memories++ === 0) continue;
+      if (wasi && entry.module === WASI_MODULE && entry.kind === 'function') continue;
       if (entry.kind === 'function' && entry.module === 'env' && entry.name === 'abort') {
         importsAbort = true;
         continue;
@@ -375,7 +402,7 @@ export class ModuleRegistry {
     if (missing.length > 0) {
       throw new WasmPoolError(
         'INVALID_MODULE',
-        `module '${name}' imports ${missing.join(', ')}, which nothing provides; give the module spec a hostImports file`,
+        `module '${name}' imports ${missing.join(', ')}, which nothing provides; give the module spec ${missing.some((m) => m.startsWith(WASI_MODULE)) ? '`wasi: true` or ' : ''}a hostImports file`,
       );
     }
     return importsAbort;

@@ -1,5 +1,6 @@
-import type { RunMessage } from '@wasmpool/worker';
+import type { RunMessage, TaskRef } from '@wasmpool/worker';
 import { encodeParams } from './params';
+import { encodeRealTask } from './real-tasks';
 import type { SliceQueue } from './queue';
 import { TaskState } from './task-block';
 import type { PipelineEntry, RunSlot } from '../workers/worker-handle';
@@ -21,7 +22,7 @@ export class BatchEncoder {
     const { ops, args, bigArgs, indices } = target;
     const blocks: PipelineEntry['blocks'] = [];
     const ends: number[] = [];
-    const refs: (number | bigint | Uint8Array | string)[] = [];
+    const refs: TaskRef[] = [];
     let minTimeoutMs = Infinity;
     let count = 0;
     let argPos = 0;
@@ -49,7 +50,10 @@ export class BatchEncoder {
         ops[op] = fn.version.id;
         ops[op + 1] = fn.index;
         ops[op + 2] = (outputs[i] as number) | (arity << 8);
-        argPos = encodeParams(tasks[i]!.params, fn, args, bigArgs, argPos, count, refs);
+        argPos =
+          fn.real === undefined
+            ? encodeParams(tasks[i]!.params, fn, args, bigArgs, argPos, count, refs)
+            : encodeRealTask(tasks[i]!, fn, argPos, count, refs);
         states[i] = TaskState.dispatched;
         indices[count] = i;
         const timeout = block.timeoutOf(i);

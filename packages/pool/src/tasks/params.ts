@@ -1,7 +1,8 @@
-import { OutputKind } from '@wasmpool/worker';
+import { OutputKind, type TaskRef } from '@wasmpool/worker';
 import { WasmPoolError } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { OutputType, TaskParam, WasmTask } from '../types';
+import { checkRealTask } from './real-tasks';
 
 const I32_MIN = -(2 ** 31);
 const U32_MAX = 2 ** 32 - 1;
@@ -43,6 +44,7 @@ function invalidParams(
  * function of i32, f32 and f64 params, default output) takes a short path.
  */
 export function checkTask(task: WasmTask, fn: FunctionRef): OutputKind {
+  if (fn.real !== undefined) return checkRealTask(task, fn);
   const plain = fn.plainParams;
   if (plain !== undefined && task.output === undefined && isPlainParams(task.params, plain)) {
     return fn.defaultOutput;
@@ -212,7 +214,7 @@ export function encodeParams(
   bigArgs: BigInt64Array,
   at: number,
   taskIndex: number,
-  refs: (number | bigint | Uint8Array | string)[],
+  refs: TaskRef[],
 ): number {
   if (params === undefined) return at;
   const plain = fn.plainParams;
