@@ -81,14 +81,20 @@ static int show_time(void) {
   return 0;
 }
 
+static char *blocks[4096];
+
 static int grow(int mib) {
   int got = 0;
-  for (; got < mib; got++) {
-    char *block = malloc(1 << 20);
-    if (block == NULL) break;
-    memset(block, 1, 1 << 20);
+  unsigned sum = 0;
+  for (; got < mib && got < 4096; got++) {
+    // Kept in a global and read back, so that the compiler cannot drop the allocation.
+    blocks[got] = malloc(1 << 20);
+    if (blocks[got] == NULL) break;
+    memset(blocks[got], got & 0xff, 1 << 20);
+    sum += (unsigned char)blocks[got][got];
   }
   printf("%d\n", got);
+  fprintf(stderr, "sum %u\n", sum);
   return 0;
 }
 
