@@ -197,6 +197,36 @@ describe('WASI commands', () => {
     expect(written.join('')).toBe('');
   });
 
+  test('isolation: no sockets, no descriptors beyond stdin/stdout/stderr, no preopen unless files are granted', async () => {
+    const pool = track(
+      await WasmPool.create({
+        minWorkers: 1,
+        maxWorkers: 1,
+        modules: {
+          denied: { source: fixture('wasi-denied'), wasi: true },
+          granted: { source: fixture('wasi-denied'), wasi: { files: { 'a.txt': 'a' } } },
+        },
+      }),
+    );
+    const errno = (fn: string, params: number[] = [], module = 'denied'): Promise<unknown> =>
+      pool.run({ module, function: fn, params });
+    const ENOTCAPABLE = 76;
+    const EBADF = 8;
+    const EROFS = 69;
+    expect(await errno('sock_recv')).toBe(ENOTCAPABLE);
+    expect(await errno('sock_accept')).toBe(ENOTCAPABLE);
+    expect(await errno('read_fd', [0])).toBe(0); // stdin: empty, readable
+    expect(await errno('write_fd', [1])).toBe(0); // stdout: writable (discarded outside command tasks)
+    for (const fd of [3, 4, 10, 1000]) {
+      expect(await errno('read_fd', [fd])).toBe(EBADF);
+      expect(await errno('write_fd', [fd])).toBe(EROFS);
+      expect(await errno('prestat', [fd])).toBe(EBADF);
+    }
+    expect(await errno('write_fd', [0])).toBe(EROFS);
+    expect(await errno('env_count')).toBe(0);
+    expect(await errno('prestat', [3], 'granted')).toBe(0); // the virtual directory, when files are granted
+  });
+
   test('bad command tasks are refused with INVALID_PARAMS before they run', async () => {
     const pool = await toolPool();
     const bad: WasmTask[] = [
