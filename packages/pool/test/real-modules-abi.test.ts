@@ -57,6 +57,14 @@ describe('reactors and init exports', () => {
     expect(await pool.run({ module: 'init', function: 'ready' })).toBe(42);
   });
 
+  test('an init export that traps makes the module fail to load (INVALID_MODULE)', async () => {
+    const error = await rejectionOf(
+      WasmPool.create({ minWorkers: 1, modules: { m: { source: fixture('init-exports'), init: ['boom'] } } }),
+    );
+    expect(error.code).toBe('INVALID_MODULE');
+    expect(error.message).toMatch(/unreachable/);
+  });
+
   test('init names that are not exports, or take params, are INVALID_CONFIG', async () => {
     const source = fixture('init-exports');
     for (const init of [['nope'], ['needs_param'], 'setup']) {
