@@ -104,12 +104,33 @@ describe('WASI commands', () => {
     });
   });
 
-  test('stdin is read when the task is accepted: changing it afterwards changes nothing', async () => {
+  test('stdin, args and env are read when the task is accepted: changing them afterwards changes nothing', async () => {
     const pool = await toolPool();
     const stdin = new TextEncoder().encode('one two\n');
-    const pending = pool.run<CommandResult>(command(['wc'], { stdin }));
+    const task = command(['wc'], { stdin });
+    const pending = pool.run<CommandResult>(task);
     stdin.fill(0x41);
+    task.args!.splice(0, 1, 'exit', '9');
     expect(text((await pending).stdout)).toBe('1 2 8\n');
+    const env = { A: '1' };
+    const withEnv = pool.run<CommandResult>(command(['environ'], { env }));
+    env.A = '2';
+    expect(text((await withEnv).stdout)).toBe('A=1\n');
+  });
+
+  test('commands run through stream() too, each result its own', async () => {
+    const pool = await toolPool();
+    const inputs = Array.from({ length: 60 }, (_, i) => randomText(i + 1, i + 50));
+    async function* source(): AsyncGenerator<WasmTask> {
+      for (const stdin of inputs) yield command(['wc'], { stdin });
+    }
+    let i = 0;
+    for await (const result of pool.stream(source())) {
+      const output = result.output as CommandResult;
+      expect(text(output.stdout)).toBe(wc(new TextEncoder().encode(inputs[i]!)));
+      i++;
+    }
+    expect(i).toBe(inputs.length);
   });
 
   test('captured output is capped per stream; the result says it was cut', async () => {

@@ -1,7 +1,7 @@
 /**
  * Tasks of functions called through a request object (WASI commands, adapter functions,
- * AssemblyScript exports): checked when accepted, their request made then, and sent to the worker
- * as the one argument of the task.
+ * AssemblyScript exports): admitted here (every field read once, checked, copied into the request),
+ * and sent to the worker as the one argument of the task.
  */
 import {
   OutputKind,
@@ -14,95 +14,122 @@ import {
 import { WasmPoolError } from '../errors';
 import type { FunctionRef } from '../modules/registry';
 import { checkEnv } from '../modules/real-modules';
-import type { WasmTask } from '../types';
+import type { TaskParam, WasmTask } from '../types';
+import type { TaskBlock } from './task-block';
 
 const utf8 = new TextEncoder();
 
-/**
- * Requests made when tasks were accepted, by task object: what is sent is what was checked, even if
- * the caller changes the task's params or stdin afterwards.
- */
-const requests = new WeakMap<object, RealRequest>();
+/** The fields of a task a request is made of. */
+type RequestFields = Pick<WasmTask, 'params' | 'output' | 'stdin' | 'args' | 'env'>;
 
-function refuse(task: WasmTask, fn: FunctionRef, why: string): WasmPoolError {
+function refuse(fn: FunctionRef, taskId: string | undefined, why: string): WasmPoolError {
   return new WasmPoolError(
     'INVALID_PARAMS',
     `${fn.version.name}.${fn.name}: ${why}`,
-    typeof task.id === 'string' ? { taskId: task.id } : undefined,
+    taskId === undefined ? undefined : { taskId },
   );
 }
 
-/** Checks a task of a request-object function; returns its output kind (the worker gives the output as it is). */
-export function checkRealTask(task: WasmTask, fn: FunctionRef): OutputKind {
-  requests.set(task, makeRequest(task, fn));
-  return OutputKind.auto;
+/**
+ * Admits `raw` as task `index` of `block` for a function called through a request object: reads its
+ * fields once, checks them and stores the request as the task's one stored param. Throws
+ * INVALID_PARAMS (a WasmPoolError) when the task is refused.
+ */
+export function admitRealTask(
+  block: TaskBlock,
+  index: number,
+  raw: object,
+  fn: FunctionRef,
+  taskId: string | undefined,
+): void {
+  let fields: RequestFields;
+  try {
+    const task = raw as RequestFields;
+    fields = { params: task.params, output: task.output, stdin: task.stdin, args: task.args, env: task.env };
+    if (Array.isArray(fields.params)) fields.params = [...fields.params];
+    if (Array.isArray(fields.args)) fields.args = [...fields.args];
+    if (typeof fields.env === 'object' && fields.env !== null) fields.env = { ...fields.env };
+  } catch (error) {
+    throw refuse(fn, taskId, `reading the task threw: ${(error as Error)?.message ?? String(error)}`);
+  }
+  const request = makeRequest(fields, fn, taskId);
+  // The block keeps params as TaskParam[]: the request travels as the one element of such an array.
+  block.storeParams(index, [request as unknown as TaskParam]);
+  block.fns[index] = fn;
+  block.outputs[index] = OutputKind.auto;
+  if (taskId !== undefined) (block.givenIds ??= [])[index] = taskId;
 }
 
-/** Writes the task's request as its one argument (slot 0 of its `refs`); returns the next free argument slot. */
+/** Writes a stored request as the task's one argument (slot 0 of its `refs`); returns the next free argument slot. */
 export function encodeRealTask(
-  task: WasmTask,
-  fn: FunctionRef,
+  stored: readonly TaskParam[] | undefined,
   at: number,
   taskIndex: number,
   refs: TaskRef[],
 ): number {
-  refs.push(taskIndex, 0, requests.get(task) ?? makeRequest(task, fn));
+  refs.push(taskIndex, 0, stored![0] as unknown as RealRequest);
   return at + 1;
 }
 
-function makeRequest(task: WasmTask, fn: FunctionRef): RealRequest {
+function makeRequest(fields: RequestFields, fn: FunctionRef, taskId: string | undefined): RealRequest {
   const real = fn.real!;
   switch (real.kind) {
     case 'command':
-      return commandRequest(task, fn);
+      return commandRequest(fields, fn, taskId);
     case 'adapter':
-      if (task.output !== undefined)
-        throw refuse(task, fn, 'an adapter function gives its own output: leave output unset');
-      return { kind: 'adapter', params: copyParams(task, fn) };
+      if (fields.output !== undefined) {
+        throw refuse(fn, taskId, 'an adapter function gives its own output: leave output unset');
+      }
+      return { kind: 'adapter', params: copyParams(fields, fn, taskId) };
     case 'assemblyscript':
-      return assemblyScriptRequest(task, fn, real.signature);
+      return assemblyScriptRequest(fields, fn, taskId, real.signature);
   }
 }
 
-function copyParams(task: WasmTask, fn: FunctionRef): AssemblyScriptParam[] {
-  const params: unknown = task.params ?? [];
-  if (!Array.isArray(params)) throw refuse(task, fn, 'params must be an array');
+function copyParams(
+  fields: RequestFields,
+  fn: FunctionRef,
+  taskId: string | undefined,
+): AssemblyScriptParam[] {
+  const params: unknown = fields.params ?? [];
+  if (!Array.isArray(params)) throw refuse(fn, taskId, 'params must be an array');
   return params.map((value: unknown, i) => {
     if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string') return value;
     if (value instanceof Uint8Array) return value.slice();
-    throw refuse(task, fn, `param ${i} must be a number, bigint, Uint8Array or string`);
+    throw refuse(fn, taskId, `param ${i} must be a number, bigint, Uint8Array or string`);
   });
 }
 
-function commandRequest(task: WasmTask, fn: FunctionRef): RealRequest {
-  if (task.params !== undefined && (!Array.isArray(task.params) || task.params.length > 0)) {
-    throw refuse(task, fn, 'a WASI command takes no params: give it stdin, args and env');
+function commandRequest(fields: RequestFields, fn: FunctionRef, taskId: string | undefined): RealRequest {
+  if (fields.params !== undefined && (!Array.isArray(fields.params) || fields.params.length > 0)) {
+    throw refuse(fn, taskId, 'a WASI command takes no params: give it stdin, args and env');
   }
-  if (task.output !== undefined)
-    throw refuse(task, fn, 'a WASI command gives { exitCode, stdout, stderr }: leave output unset');
-  const { stdin, args = [], env = {} } = task;
+  if (fields.output !== undefined)
+    throw refuse(fn, taskId, 'a WASI command gives { exitCode, stdout, stderr }: leave output unset');
+  const { stdin, args = [], env = {} } = fields;
   let input: Uint8Array;
   if (stdin === undefined) input = new Uint8Array(0);
   else if (typeof stdin === 'string') input = utf8.encode(stdin);
   else if (stdin instanceof Uint8Array) input = stdin.slice();
-  else throw refuse(task, fn, 'stdin must be a Uint8Array or a string');
+  else throw refuse(fn, taskId, 'stdin must be a Uint8Array or a string');
   if (!Array.isArray(args) || args.some((arg) => typeof arg !== 'string' || arg.includes('\0'))) {
-    throw refuse(task, fn, 'args must be an array of strings without NUL characters');
+    throw refuse(fn, taskId, 'args must be an array of strings without NUL characters');
   }
-  checkEnv(env, (why) => refuse(task, fn, `env ${why}`));
+  checkEnv(env, (why) => refuse(fn, taskId, `env ${why}`));
   return { kind: 'command', stdin: input, args: [...args], env: Object.entries(env) };
 }
 
 function assemblyScriptRequest(
-  task: WasmTask,
+  fields: RequestFields,
   fn: FunctionRef,
+  taskId: string | undefined,
   signature: FunctionSignature,
 ): AssemblyScriptRequest {
-  const params = copyParams(task, fn);
+  const params = copyParams(fields, fn, taskId);
   const types = signature.params;
   const label = `(${types.join(', ')}) -> ${signature.results.join(', ') || 'void'}`;
   if (params.length !== types.length) {
-    throw refuse(task, fn, `takes ${types.length} params ${label}; got ${params.length}`);
+    throw refuse(fn, taskId, `takes ${types.length} params ${label}; got ${params.length}`);
   }
   params.forEach((value, i) => {
     const type = types[i];
@@ -119,14 +146,14 @@ function assemblyScriptRequest(
               : type === 'f32' || type === 'f64');
     if (!fits) {
       throw refuse(
-        task,
         fn,
+        taskId,
         `param ${i} does not fit ${label} (strings and Uint8Arrays go in i32 slots as managed objects)`,
       );
     }
   });
   const result = signature.results.length === 1 ? signature.results[0] : undefined;
-  const output = task.output ?? (result === undefined ? 'void' : result === 'i64' ? 'bigint' : 'number');
+  const output = fields.output ?? (result === undefined ? 'void' : result === 'i64' ? 'bigint' : 'number');
   const fits =
     output === 'void' ||
     result === 'unknown' ||
@@ -136,7 +163,7 @@ function assemblyScriptRequest(
         ? result === 'i32' || result === 'i64'
         : output === 'number' && result !== undefined);
   if (!fits) {
-    throw refuse(task, fn, `cannot give a ${JSON.stringify(output)} output from ${label}`);
+    throw refuse(fn, taskId, `cannot give a ${JSON.stringify(output)} output from ${label}`);
   }
   return { kind: 'assemblyscript', params, output };
 }
