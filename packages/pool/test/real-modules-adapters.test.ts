@@ -79,6 +79,18 @@ describe('third-party binaries through adapters', () => {
     expect(await pool.run({ module: 'sha', function: 'sha256', params: ['abc'] })).toEqual(sha256('abc'));
   });
 
+  test('an adapter stays under the memory cap: growing past it fails the task with OUT_OF_MEMORY', async () => {
+    const pool = await poolOf({
+      xxhash: { source: xxhashWasm, adapter: join(adapters, 'xxhash.mjs'), memoryLimitMb: 1 },
+    });
+    const error = await rejectionOf(
+      pool.run({ module: 'xxhash', function: 'h32', params: [new Uint8Array(2 << 20)] }),
+    );
+    expect(error.code).toBe('OUT_OF_MEMORY');
+    const small = randomBytes(100_000, 4);
+    expect(await pool.run({ module: 'xxhash', function: 'h32', params: [small] })).toBe(xxh32(small));
+  });
+
   test('pool.modules() lists the adapter functions; the binary’s own exports stay callable', async () => {
     const pool = await poolOf({ xxhash: { source: xxhashWasm, adapter: join(adapters, 'xxhash.mjs') } });
     const info = pool.modules().find((m) => m.name === 'xxhash')!;
