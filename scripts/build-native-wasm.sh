@@ -5,8 +5,18 @@
 #
 # Toolchains (Debian 12): apt-get install -y clang lld wasi-libc libclang-rt-dev-wasm32 rustc libstd-rust-dev-wasm32
 # rustc is called by its Debian path: a rustup rustc earlier in PATH may lack the wasm32 standard library.
+#
+# clang runs `wasm-opt` on its output when one is on PATH, so the result depends on PATH. This script
+# puts binaryen's wasm-opt from node_modules first (the version package-lock.json pins, a dependency
+# of AssemblyScript), so that the same sources give the same bytes wherever it runs: run `npm install` first.
 set -eu
-cd "$(dirname "$0")/../examples/modules/native"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PATH="$ROOT/node_modules/.bin:$PATH"
+if [ "$(command -v wasm-opt)" != "$ROOT/node_modules/.bin/wasm-opt" ]; then
+  echo "build-native-wasm: node_modules/.bin/wasm-opt is missing: run npm install first" >&2
+  exit 1
+fi
+cd "$ROOT/examples/modules/native"
 RUSTC="${RUSTC:-/usr/bin/rustc}"
 CLANG="${CLANG:-clang}"
 mkdir -p wasm
