@@ -151,6 +151,7 @@ describe('adapters that misbehave', () => {
     for (const adapter of [
       join(__dirname, 'fixtures', 'nope.mjs'),
       join(__dirname, 'fixtures', 'empty-adapter.mjs'),
+      join(__dirname, 'fixtures', 'hanging-adapter.mjs'),
       42,
     ]) {
       const error = await rejectionOf(
