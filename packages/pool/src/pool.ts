@@ -133,7 +133,19 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       throw new WasmPoolError('INVALID_CONFIG', 'a module name must be a non-empty string');
     }
     const version = await this.registry.prepare(name, spec);
-    await this.scheduler.loadModule(version);
+    try {
+      if (this.closing !== undefined) throw new WasmPoolError('POOL_CLOSED', 'the pool was closed');
+      await this.scheduler.loadModule(version);
+    } catch (error) {
+      // Closed while it loaded: the workers it was loading into are gone, not the module's fault.
+      if (this.closing !== undefined) {
+        throw new WasmPoolError('POOL_CLOSED', `the pool was closed while module '${name}' was loading`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    if (this.closing !== undefined) throw new WasmPoolError('POOL_CLOSED', 'the pool was closed');
     const previous = this.registry.activate(version);
     if (previous !== undefined) this.scheduler.releaseModule(previous);
     return { ...version.info };

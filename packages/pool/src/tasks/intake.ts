@@ -36,6 +36,11 @@ export class TaskIntake {
     };
   }
 
+  /** True once close() or destroy() was called: no task is accepted any more. */
+  get closed(): boolean {
+    return this.isClosed();
+  }
+
   private checkOpen(): void {
     if (this.isClosed()) throw new WasmPoolError('POOL_CLOSED', 'the pool is closed');
   }

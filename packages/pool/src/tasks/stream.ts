@@ -96,6 +96,12 @@ async function* pump(
   const flushPending = (): void => {
     flushing = undefined;
     if (pending.length === 0 || finished) return;
+    if (intake.closed) {
+      // Pulled, never accepted: the stream ends with POOL_CLOSED.
+      pending = [];
+      notify();
+      return;
+    }
     const tasks = pending;
     pending = [];
     submit(tasks);
@@ -104,7 +110,7 @@ async function* pump(
   const pullAsync = async (iterator: AsyncIterator<unknown>): Promise<void> => {
     pulling = true;
     try {
-      while (!sourceDone && !aborted && !finished && held + pending.length < window) {
+      while (!sourceDone && !aborted && !finished && !intake.closed && held + pending.length < window) {
         const step = await iterator.next();
         if (finished) return;
         if (step.done === true) {
@@ -134,7 +140,16 @@ async function* pump(
 
   try {
     for (;;) {
-      if (failure !== undefined) throw failure;
+      if (failure !== undefined && failure.code !== 'POOL_CLOSED') throw failure;
+      // A pool closed mid-stream takes no more tasks: what is held is handed out, then the stream
+      // ends with POOL_CLOSED (the source was not run to its end).
+      if (!sourceDone && !aborted && intake.closed && failure === undefined) {
+        sourceDone = true;
+        failure = new WasmPoolError(
+          'POOL_CLOSED',
+          `the pool was closed after ${position} tasks of this stream`,
+        );
+      }
       // Pull once half the window is free (chunks of tasks, not a few at a time), up to the window.
       if (!sourceDone && !aborted && held <= window >> 1) {
         if (src.kind === 'sync') {
