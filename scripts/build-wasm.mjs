@@ -3,7 +3,7 @@
 //
 //   *.wat     in examples/modules/ and packages/pool/test/fixtures/  -> <dir>/build/<name>.wasm  (wabt)
 //   *.as.ts   in the same folders                                    -> <dir>/build/<name>.wasm  (AssemblyScript,
-//             -O3 --runtime incremental)
+//             -O3 --runtime incremental, plus the flags of a first line `// asc-flags: ...`, e.g. --exportRuntime)
 //   packages/pool/test/fixtures/build/large.wasm: ~1 MiB module generated here (cold-start tests/benchmarks)
 //
 // Incremental: an output newer than its source and than this script is left alone. Prints one line per
@@ -93,7 +93,12 @@ async function compileAs(src) {
   const stderr = asc.createMemoryStream();
   let binary = null;
   const outName = `${path.basename(src, '.as.ts')}.wasm`;
-  const { error } = await asc.main([rel(src), ...ASC_FLAGS, '--outFile', outName], {
+  const extraFlags =
+    /^\/\/ asc-flags:(.*)/
+      .exec(await readFile(src, 'utf8'))?.[1]
+      ?.trim()
+      .split(/\s+/) ?? [];
+  const { error } = await asc.main([rel(src), ...ASC_FLAGS, ...extraFlags, '--outFile', outName], {
     stdout,
     stderr,
     readFile: async (filename, baseDir) => {

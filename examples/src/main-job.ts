@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WasmPool, type WasmResult, type WasmTask } from '@wasmpool/pool';
 import { startMetrics } from './metrics';
+import { realModuleSpecs, realModuleTask } from './real-modules-mix';
 import { formatSummary } from './summary';
 
 const modulesDir = join(__dirname, '..', 'modules', 'build');
@@ -30,12 +31,21 @@ interface Expected {
   check(output: unknown): boolean;
 }
 
-/** A mixed workload: integer math, Fibonacci, SHA-256 of 1 KiB inputs, and text statistics as JSON. */
+/**
+ * A mixed workload: integer math, Fibonacci, SHA-256 of 1 KiB inputs, text statistics as JSON, and
+ * real modules (a WASI command, xxhash-wasm's binary).
+ */
 function buildTasks(count: number): { tasks: WasmTask[]; expected: Expected[] } {
   const tasks: WasmTask[] = [];
   const expected: Expected[] = [];
   const text = 'the quick brown fox\njumps over the lazy dog\n';
   for (let i = 0; i < count; i++) {
+    const real = realModuleTask(i); // 2 in 100: a WASI command, a third-party binary (real-modules-mix.ts)
+    if (real !== undefined) {
+      tasks.push(real.task);
+      expected.push(real);
+      continue;
+    }
     switch (i % 10) {
       case 0: {
         const data = randomBytes(1024);
@@ -92,6 +102,7 @@ async function main(): Promise<void> {
       math: { source: join(modulesDir, 'math.wasm') },
       sha256: { source: join(modulesDir, 'sha256.wasm'), memoryLimitMb: 16 },
       text: { source: join(modulesDir, 'text.wasm'), memoryLimitMb: 16 },
+      ...realModuleSpecs(),
     },
     maxQueue: Math.max(100_000, taskCount),
     ...(workers === undefined ? {} : { minWorkers: workers, maxWorkers: workers }),

@@ -2,6 +2,8 @@ import type { ErrorCode } from './errors';
 
 export type { FunctionSignature, ValueType } from '@wasmpool/worker';
 import type { FunctionSignature } from '@wasmpool/worker';
+import type { ModuleAbi, WasiOptions } from './modules/real-module-types';
+export type { CommandResult, ModuleAbi, WasiOptions } from './modules/real-module-types';
 
 /** Where a module's bytes come from. */
 export type ModuleSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
@@ -29,6 +31,20 @@ export interface ModuleSpec {
    * export) is `(context) => WebAssembly.Imports`: host functions this module imports.
    */
   hostImports?: string;
+  /**
+   * WASI preview1 for this module, denied by default (no host files, environment, sockets or
+   * descriptors); an object grants more. Its `_start` runs as a command task.
+   */
+  wasi?: boolean | WasiOptions;
+  /** Exports called after every instantiation, after `_initialize` (which is always called when exported). */
+  init?: string[];
+  /** How bytes and strings cross into the module: allocator names, or `'assemblyscript'`. */
+  abi?: ModuleAbi;
+  /**
+   * Path or `file:` URL of a JS module loaded in each worker whose default export is an object of
+   * functions; each becomes a function of this module, called as `fn(instance, ...params)`.
+   */
+  adapter?: string | URL;
 }
 
 /** A registered module, as listed by `pool.modules()`. */
@@ -43,6 +59,8 @@ export interface ModuleInfo {
   tableLimit: number;
   /** Exported functions with their signatures. */
   exports: { name: string; signature: FunctionSignature }[];
+  /** Functions the module's adapter adds (called as `fn(instance, ...params)`). */
+  adapterFunctions?: string[];
 }
 
 /** One call of an exported WebAssembly function. */
@@ -60,6 +78,12 @@ export interface WasmTask {
   params?: TaskParam[];
   /** How to read the return value; default: what the signature returns. */
   output?: OutputType;
+  /** WASI command tasks (`function: '_start'`): the program's standard input. */
+  stdin?: Uint8Array | string;
+  /** WASI command tasks: the arguments after the program name (argv[0] is the module's name). */
+  args?: string[];
+  /** WASI command tasks: environment variables, on top of those `ModuleSpec.wasi.env` grants. */
+  env?: Record<string, string>;
 }
 
 export type TaskParam = number | bigint | Uint8Array | string;

@@ -119,7 +119,7 @@ export class Executor {
             const slot = refs[refPos + 1] as number;
             const data = refs[refPos + 2] as bigint | Uint8Array | string;
             refPos += 3;
-            if (typeof data === 'bigint') {
+            if (typeof data === 'bigint' || bound.raw === true) {
               callArgs[slot] = data;
               continue;
             }
@@ -155,7 +155,8 @@ export class Executor {
               break;
             case OutputKind.multi:
             case OutputKind.auto:
-              outRefs.push(sendableResult(result));
+              // A raw call (command, adapter) returns a structured-cloneable value it checked itself.
+              outRefs.push(bound.raw === true ? result : sendableResult(result));
               break;
           }
           this.releaseInputs(runtime, refs, i);

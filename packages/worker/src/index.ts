@@ -14,12 +14,26 @@ export {
   type ReadyMessage,
   type ResultsMessage,
   type RunMessage,
+  type TaskRef,
   type ToWorker,
   type UnloadMessage,
   type ValueType,
   type WorkerInit,
 } from './protocol';
 export type { CreateHostImports, HostImportContext } from './module-runtime';
+export type { Adapter, AdapterFunction } from './adapter';
+export { adapterFunctions } from './adapter';
+export type {
+  AdapterRequest,
+  AssemblyScriptParam,
+  AssemblyScriptRequest,
+  CommandOutput,
+  CommandRequest,
+  RealCall,
+  RealModuleLoad,
+  RealRequest,
+  WasiLoad,
+} from './real-module';
 
 /** Absolute path of the script a pool starts in each worker thread. */
 export const workerScriptPath: string = require.resolve('@wasmpool/worker/thread');

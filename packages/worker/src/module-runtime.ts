@@ -1,5 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import type { FunctionSignature, ModuleLoad } from './protocol';
+import { checkProvidedMemory } from './provided-memory';
+import { RealModuleRuntime } from './real-runtime';
+import type { WasiSession } from './wasi';
 
 const PAGE = 65536;
 
@@ -9,6 +12,8 @@ export interface HostImportContext {
   moduleName: string;
   /** The live instance's linear memory (exported or imported), once instantiated. */
   memory(): WebAssembly.Memory | undefined;
+  /** The live instance's exports, once instantiated (for glue code such as wasm-bindgen's). */
+  exports(): WebAssembly.Exports | undefined;
 }
 
 /** The function a `hostImports` module exports (default export, module.exports, or `createImports`). */
@@ -28,6 +33,8 @@ export interface BoundFunction {
   /** i64 parameters take BigInt arguments. */
   i64Params: boolean[];
   hasI64Param: boolean;
+  /** Takes the task's request object as its one argument (see real-runtime.ts). */
+  raw?: boolean;
 }
 
 /**
@@ -41,15 +48,22 @@ export class ModuleRuntime {
   readonly checkMemoryAfterCall: boolean;
   private readonly load: ModuleLoad;
   private hostImports: CreateHostImports | undefined;
+  private readonly real: RealModuleRuntime | undefined;
   private memoryObject: WebAssembly.Memory | undefined;
+  private instanceObject: WebAssembly.Instance | undefined;
   functions: BoundFunction[] = [];
   alloc: WasmFunction | undefined;
   dealloc: WasmFunction | undefined;
   /** The last memory size reported to the pool. */
   reportedBytes = -1;
 
-  private constructor(load: ModuleLoad, hostImports: CreateHostImports | undefined) {
+  private constructor(
+    load: ModuleLoad,
+    hostImports: CreateHostImports | undefined,
+    real: RealModuleRuntime | undefined,
+  ) {
     this.load = load;
+    this.real = real;
     this.id = load.id;
     this.name = load.name;
     this.maxPages = load.maxPages;
@@ -59,13 +73,23 @@ export class ModuleRuntime {
 
   static async create(load: ModuleLoad): Promise<ModuleRuntime> {
     const hostImports = load.hostImports === undefined ? undefined : await loadHostImports(load.hostImports);
-    const runtime = new ModuleRuntime(load, hostImports);
+    const real = load.real === undefined ? undefined : await RealModuleRuntime.create(load.real, load.name);
+    const runtime = new ModuleRuntime(load, hostImports, real);
     runtime.instantiate();
     return runtime;
   }
 
   get memory(): WebAssembly.Memory | undefined {
     return this.memoryObject;
+  }
+
+  /** The live instance, once instantiated. */
+  get instance(): WebAssembly.Instance | undefined {
+    return this.instanceObject;
+  }
+
+  functionName(index: number): string {
+    return this.load.functions[index]?.name ?? '';
   }
 
   memoryBytes(): number {
@@ -86,28 +110,17 @@ export class ModuleRuntime {
 
   /**
    * Throws the engine's error (LinkError, RuntimeError from a start function) when it fails. Calls
-   * `_initialize` when the module exports it (a WASI reactor's constructor), after the start function.
+   * `_initialize` and the init exports (see `newInstance`), after the start function.
    */
   instantiate(): void {
-    const imports: WebAssembly.Imports = this.hostImports
-      ? this.hostImports({ moduleName: this.name, memory: () => this.memoryObject })
-      : {};
-    const importedMemory = this.provideImportedMemory(imports);
-    this.provideImportedTables(imports);
-    if (this.load.importsAbort) {
-      imports.env = {
-        abort: (msg: number, file: number, line: number, col: number) => this.abort(msg, file, line, col),
-        ...imports.env,
-      };
-    }
     // Dropping the old memory first lets it be collected before the new one is allocated.
     this.memoryObject = undefined;
+    this.instanceObject = undefined;
     this.functions = [];
-    const instance = new WebAssembly.Instance(this.load.module, imports);
+    const { instance, memory } = this.newInstance(this.real?.session());
     const exports = instance.exports;
-    this.memoryObject = importedMemory ?? findMemory(exports);
-    const initialize = exports._initialize;
-    if (typeof initialize === 'function') (initialize as WasmFunction)();
+    this.instanceObject = instance;
+    this.memoryObject = memory;
     this.functions = this.load.functions.map(({ name, signature }) => {
       const i64Params = signature.params.map((type) => type === 'i64');
       return {
@@ -117,26 +130,58 @@ export class ModuleRuntime {
         hasI64Param: i64Params.includes(true),
       };
     });
+    this.real?.bindCalls(this);
     this.alloc = this.load.alloc >= 0 ? this.functions[this.load.alloc]?.fn : undefined;
     this.dealloc = this.load.dealloc >= 0 ? this.functions[this.load.dealloc]?.fn : undefined;
   }
 
   /**
-   * The memory the module imports: the one its host imports give (the module's binary declares the
-   * cap as its maximum, so the engine refuses a larger one), else a new one under the cap.
+   * Makes an instance with its own imports (a fresh imported memory, the given WASI session) and
+   * runs its init exports (`_initialize`, `ModuleSpec.init`). The live instance is not changed:
+   * WASI commands run each task on an instance of their own.
    */
-  private provideImportedMemory(imports: WebAssembly.Imports): WebAssembly.Memory | undefined {
+  newInstance(session?: WasiSession): {
+    instance: WebAssembly.Instance;
+    memory: WebAssembly.Memory | undefined;
+  } {
+    const live: { instance?: WebAssembly.Instance; memory?: WebAssembly.Memory } = {};
+    const imports: WebAssembly.Imports = this.hostImports
+      ? this.hostImports({
+          moduleName: this.name,
+          memory: () => live.memory,
+          exports: () => live.instance?.exports,
+        })
+      : {};
     const plan = this.load.importedMemory;
-    if (plan === undefined) return undefined;
-    const given = imports[plan.module]?.[plan.name];
-    if (given instanceof WebAssembly.Memory) return given;
-    const memory = new WebAssembly.Memory({
-      initial: plan.initial,
-      maximum: plan.maximum,
-      shared: plan.shared,
-    });
-    imports[plan.module] = { ...imports[plan.module], [plan.name]: memory };
-    return memory;
+    let importedMemory: WebAssembly.Memory | undefined;
+    if (plan !== undefined) {
+      const provided = imports[plan.module]?.[plan.name];
+      if (provided instanceof WebAssembly.Memory) {
+        checkProvidedMemory(provided, plan, this.maxPages);
+        importedMemory = provided;
+      } else {
+        importedMemory = new WebAssembly.Memory({
+          initial: plan.initial,
+          maximum: plan.maximum,
+          shared: plan.shared,
+        });
+        imports[plan.module] = { ...imports[plan.module], [plan.name]: importedMemory };
+      }
+    }
+    this.provideImportedTables(imports);
+    if (this.load.importsAbort) {
+      imports.env = {
+        abort: (msg: number, file: number, line: number, col: number) => this.abort(msg, file, line, col),
+        ...imports.env,
+      };
+    }
+    if (session !== undefined) imports.wasi_snapshot_preview1 = session.imports;
+    const instance = new WebAssembly.Instance(this.load.module, imports);
+    live.instance = instance;
+    live.memory = importedMemory ?? findMemory(instance.exports);
+    session?.bind(live.memory);
+    this.real?.initialize(instance);
+    return { instance, memory: live.memory };
   }
 
   /** Tables the module imports and its host imports do not give: new ones under the cap. */
@@ -155,6 +200,7 @@ export class ModuleRuntime {
   /** Forget the instance; the next `instantiate()` starts clean. */
   dispose(): void {
     this.memoryObject = undefined;
+    this.instanceObject = undefined;
     this.functions = [];
   }
 

@@ -1,4 +1,6 @@
 import type { ResultArrays } from './codec';
+import type { RealModuleLoad, RealRequest } from './real-module';
+
 /**
  * Messages between the pool (main thread) and its worker threads.
  *
@@ -80,6 +82,8 @@ export interface ModuleLoad {
   /** Index in `functions` of `alloc` / `dealloc`, or -1. */
   alloc: number;
   dealloc: number;
+  /** WASI, init exports, adapter and AssemblyScript calls (real-module.ts), when the module has any. */
+  real?: RealModuleLoad;
 }
 
 /** Layout of the status block each worker shares with the pool (a SharedArrayBuffer). */
@@ -132,8 +136,11 @@ export interface RunMessage {
   count: number;
   /** The run slot of the channel that holds `ops` and `args`. */
   slot: number;
-  refs: (number | bigint | Uint8Array | string)[] | null;
+  refs: TaskRef[] | null;
 }
+
+/** An entry of `RunMessage.refs`: a task index or slot, or an argument; a raw function's request. */
+export type TaskRef = number | bigint | Uint8Array | string | RealRequest;
 
 export interface LoadMessage {
   type: 'load';

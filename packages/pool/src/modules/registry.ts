@@ -9,6 +9,7 @@ import {
   type ImportedMemoryPlan,
   type ImportedTablePlan,
   type ModuleLoad,
+  type RealCall,
 } from '@wasmpool/worker';
 import { readCompiledModuleBytes } from './compiled-module';
 import { WasmPoolError } from '../errors';
@@ -20,6 +21,7 @@ import {
   MIN_MEMORY_LIMIT_MB,
 } from '../options';
 import type { ModuleInfo, ModuleSpec } from '../types';
+import { WASI_MODULE, planRealModule, type RealModulePlan } from './real-modules';
 import { unsendableReason } from './sendable';
 import {
   WASM_PAGE_BYTES,
@@ -51,6 +53,8 @@ export interface FunctionRef {
   readonly plainParams: readonly boolean[] | undefined;
   /** Why tasks cannot call this function (a type the wire cannot carry), or undefined. */
   readonly refusal: string | undefined;
+  /** Set for a function called through a request object: a WASI command, an adapter or AssemblyScript function. */
+  readonly real: RealCall | undefined;
 }
 
 /** One registered version of a module. A new registration under the same name makes a new version. */
@@ -81,6 +85,7 @@ export class ModuleVersion {
         plainParams: signature.params.every((type) => type === 'i32' || type === 'f32' || type === 'f64')
           ? signature.params.map((type) => type === 'i32')
           : undefined,
+        real: load.real?.calls[index] ?? undefined,
       });
     });
   }
@@ -142,6 +147,11 @@ async function engineReason(bytes: Uint8Array): Promise<string | undefined> {
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** Whether function `index` is called directly (not through a request object). */
+function isDirect(real: RealModulePlan | undefined, index: number): boolean {
+  return (real?.load.calls[index] ?? null) === null;
 }
 
 /**
@@ -228,7 +238,7 @@ export class ModuleRegistry {
     const importedMemory = this.importedMemoryPlan(name, info, maxPages);
     const importedTables = this.importedTablePlans(info, tableLimit);
     const limited = this.capResources(name, bytes, maxPages, tableLimit);
-    const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined);
+    const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined, spec);
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(limited);
@@ -244,6 +254,7 @@ export class ModuleRegistry {
     const functions = info.exports
       .filter((entry) => entry.kind === 'function' && entry.signature !== undefined)
       .map((entry) => ({ name: entry.name, signature: entry.signature as FunctionSignature }));
+    const real = await planRealModule(name, spec, functions);
     return this.version(
       { name, sha256, size: bytes.length, memoryLimitMb, tableLimit, exports: functions },
       {
@@ -255,23 +266,34 @@ export class ModuleRegistry {
         ...(importedTables.length === 0 ? {} : { importedTables }),
         ...(hostImports === undefined ? {} : { hostImports }),
       },
+      real,
     );
   }
 
   private version(
     info: ModuleInfo,
     load: Omit<ModuleLoad, 'id' | 'name' | 'functions' | 'alloc' | 'dealloc'>,
+    real?: RealModulePlan,
   ): ModuleVersion {
-    const functions = info.exports;
+    const functions = real?.functions ?? info.exports;
     const id = this.nextId++;
-    return new ModuleVersion(id, info, {
-      ...load,
+    const allocName = real?.alloc ?? 'alloc';
+    const deallocName = real?.dealloc ?? 'dealloc';
+    return new ModuleVersion(
       id,
-      name: info.name,
-      functions,
-      alloc: functions.findIndex((f) => f.name === 'alloc'),
-      dealloc: functions.findIndex((f) => f.name === 'dealloc'),
-    });
+      real === undefined || real.adapterFunctions.length === 0
+        ? info
+        : { ...info, adapterFunctions: real.adapterFunctions },
+      {
+        ...load,
+        id,
+        name: info.name,
+        functions,
+        alloc: functions.findIndex((f, i) => f.name === allocName && isDirect(real, i)),
+        dealloc: functions.findIndex((f, i) => f.name === deallocName && isDirect(real, i)),
+        ...(real === undefined ? {} : { real: real.load }),
+      },
+    );
   }
 
   /** The bytes of a module given compiled (see compiled-module.ts); INVALID_MODULE when they cannot be had. */
@@ -383,11 +405,14 @@ export class ModuleRegistry {
     name: string,
     imports: readonly { module: string; name: string; kind: string }[],
     hasHostImports: boolean,
+    spec: ModuleSpec,
   ): boolean {
     let importsAbort = false;
     const missing: string[] = [];
     let memories = 0;
+    const wasi = spec.wasi !== undefined && spec.wasi !== false;
     for (const entry of imports) {
+      if (wasi && entry.module === WASI_MODULE && entry.kind === 'function') continue;
       // The worker creates the first memory and every table a module imports (under their caps).
       if (entry.kind === 'memory' && memories++ === 0) continue;
       if (entry.kind === 'table') continue;
@@ -400,7 +425,7 @@ export class ModuleRegistry {
     if (missing.length > 0) {
       throw new WasmPoolError(
         'INVALID_MODULE',
-        `module '${name}' imports ${missing.join(', ')}, which nothing provides; give the module spec a hostImports file`,
+        `module '${name}' imports ${missing.join(', ')}, which nothing provides; give the module spec ${missing.some((m) => m.startsWith(WASI_MODULE)) ? '`wasi: true` or ' : ''}a hostImports file`,
       );
     }
     return importsAbort;

@@ -3,6 +3,7 @@ import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { TaskParam } from '../types';
 import { ByteArena } from './byte-arena';
 import { checkParams, describe, findFunction, isPlainParams } from './params';
+import { admitRealTask } from './real-tasks';
 import type { TaskBlock } from './task-block';
 
 /**
@@ -80,6 +81,7 @@ export function admitTask(
     cache.name = fields.name;
     cache.fn = fn;
   }
+  if (fn.real !== undefined) return admitRealTask(block, index, raw as object, fn, taskId);
   const count = readParams(fields.params, fn, taskId);
   const output = checkParams(fn, scratch, count, fields.output, taskId);
   const plain = fn.plainParams;

@@ -1,6 +1,7 @@
-import type { OutputKind, RunMessage } from '@wasmpool/worker';
+import type { OutputKind, RunMessage, TaskRef } from '@wasmpool/worker';
 import type { TaskLedger } from './ledger';
 import { encodeParams } from './params';
+import { encodeRealTask } from './real-tasks';
 import { TaskState } from './task-block';
 import type { PipelineEntry, RunTarget } from '../workers/worker-handle';
 
@@ -26,7 +27,7 @@ export class BatchEncoder {
     const { args, bigArgs } = run;
     const blocks: PipelineEntry['blocks'] = [];
     const ends: number[] = [];
-    const refs: (number | bigint | Uint8Array | string)[] = [];
+    const refs: TaskRef[] = [];
     let minTimeoutMs = Infinity;
     let count = 0;
     let argPos = 0;
@@ -56,6 +57,8 @@ export class BatchEncoder {
           const stored = block.args;
           for (let a = 0; a < arity; a++) args[argPos + a] = stored[at + a] as number;
           argPos += arity;
+        } else if (fn.real !== undefined) {
+          argPos = encodeRealTask(block.params![i], argPos, count, refs);
         } else {
           argPos = encodeParams(block.params![i], fn, args, bigArgs, argPos, count, refs);
         }

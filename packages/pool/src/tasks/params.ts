@@ -1,4 +1,4 @@
-import { OutputKind } from '@wasmpool/worker';
+import { OutputKind, type TaskRef } from '@wasmpool/worker';
 import { WasmPoolError } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { OutputType, TaskParam } from '../types';
@@ -213,7 +213,7 @@ export function encodeParams(
   bigArgs: BigInt64Array,
   at: number,
   taskIndex: number,
-  refs: (number | bigint | Uint8Array | string)[],
+  refs: TaskRef[],
 ): number {
   if (params === undefined) return at;
   const plain = fn.plainParams;
