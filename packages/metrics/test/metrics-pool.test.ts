@@ -196,7 +196,8 @@ describe('metrics of a real pool, scraped over HTTP', () => {
 
   test('close() unbinds from the pool and the server closes', async () => {
     const { pool, metrics, server } = await start({ minWorkers: 1, maxWorkers: 1 });
-    expect(pool.listenerCount('taskComplete')).toBe(1);
+    // tasks reach the metrics through pool.observeTasks(), not the costlier taskComplete event
+    expect(pool.listenerCount('taskComplete')).toBe(0);
     expect(pool.listenerCount('workerExit')).toBe(1);
     await pool.run({ module: 'math', function: 'add', params: [1, 2] });
     expect(

@@ -118,13 +118,13 @@ export function settleResults(host: ResultsHost, handle: WorkerHandle, message: 
       const waitTimeMs = startedAt - timeOrigin - block.acceptedAt;
       if (error === undefined) {
         tally.add(taskFn, 1, 1, executionTimeMs);
-        stats.recordSuccess(executionTimeMs, waitTimeMs);
+        stats.recordSuccess(executionTimeMs, waitTimeMs, taskFn.version.name);
         block.succeed(index, output, executionTimeMs);
         if (listening) emitTaskComplete(host.emitter, block, index, waitTimeMs, executionTimeMs, output);
       } else {
         tally.add(taskFn, 1, 0, executionTimeMs);
         const code = codeOfStatus(taskStatus);
-        stats.recordFailure(code, executionTimeMs, waitTimeMs, true);
+        stats.recordFailure(code, executionTimeMs, waitTimeMs, true, taskFn.version.name);
         taskFn.version.failed++;
         block.fail(index, code, error, executionTimeMs);
         if (listening) {

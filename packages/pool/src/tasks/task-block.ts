@@ -130,7 +130,7 @@ export class BatchBlock extends TaskBlock {
       states[index] = TaskState.settled;
       const executionTimeMs = times[2 * k + 1] as number;
       totalMs += executionTimeMs;
-      stats.recordSuccess(executionTimeMs, (times[2 * k] as number) - acceptedAt);
+      stats.recordSuccess(executionTimeMs, (times[2 * k] as number) - acceptedAt, fn.version.name);
       results[index] = {
         id: givenIds?.[index] ?? positionId(index),
         success: true,

@@ -6,6 +6,7 @@ import { BatchEncoder } from '../tasks/encoder';
 import type { ResolvedOptions } from '../options';
 import { SliceQueue } from '../tasks/queue';
 import type { ModuleRegistry } from '../modules/registry';
+import { namedModule } from '../stats/task-observers';
 import { StatsCollector } from '../stats/stats';
 import { TaskState, type TaskBlock } from '../tasks/task-block';
 import { LoopKeeper } from './loop-keeper';
@@ -222,8 +223,9 @@ export class Scheduler implements WorkforceHost, ResultsHost {
     block.states[index] = TaskState.settled;
     block.unsettled--;
     const waitTimeMs = Math.max(0, performance.now() - block.acceptedAt - executionTimeMs);
-    this.stats.recordFailure(code, executionTimeMs, waitTimeMs, executionTimeMs > 0);
     const version = block.fns[index]?.version;
+    const module = version?.name ?? namedModule(block.tasks[index]);
+    this.stats.recordFailure(code, executionTimeMs, waitTimeMs, executionTimeMs > 0, module);
     if (version !== undefined) {
       version.failed++;
       if (--version.pending === 0) this.modules.release(version);
@@ -253,7 +255,7 @@ export class Scheduler implements WorkforceHost, ResultsHost {
 
   /** Counts and reports a task refused at submission (run() rejects it). */
   refused(task: WasmTask, error: WasmPoolError): void {
-    this.stats.recordFailure(error.code, 0, 0, false);
+    this.stats.recordFailure(error.code, 0, 0, false, namedModule(task));
     if (this.emitter.listenerCount('taskComplete') > 0) {
       const id = typeof task?.id === 'string' ? task.id : '';
       this.emitter.emit(
@@ -266,7 +268,7 @@ export class Scheduler implements WorkforceHost, ResultsHost {
 
   /** A batch task refused at submission: it gets its failed result now (the caller flushes the block). */
   refusedInBlock(block: TaskBlock, index: number, error: WasmPoolError): void {
-    this.stats.recordFailure(error.code, 0, 0, false);
+    this.stats.recordFailure(error.code, 0, 0, false, namedModule(block.tasks[index]));
     block.fail(index, error.code, error.message, 0);
     if (this.emitter.listenerCount('taskComplete') > 0)
       emitTaskComplete(this.emitter, block, index, 0, 0, undefined, error.code, error.message);
