@@ -16,7 +16,7 @@ export interface BindPoolMetricsOptions<R extends AnyRegistry = Registry> {
   defaultMetrics?: boolean;
   /** Prefix of every metric name. Default `wasmpool_`. */
   prefix?: string;
-  /** Histogram bucket upper bounds, in seconds. Default: 10 µs to 30 s ({@link DEFAULT_DURATION_BUCKETS}). */
+  /** Histogram bucket upper bounds, in seconds. Default: powers of two from 0.5 µs to 33.6 s ({@link DEFAULT_DURATION_BUCKETS}). */
   buckets?: { duration?: readonly number[]; wait?: readonly number[] };
 }
 
