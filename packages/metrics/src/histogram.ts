@@ -8,6 +8,12 @@ export interface HistogramSample {
   value: number;
 }
 
+/** True when every bound is twice the one before (the default buckets): bucket found from the exponent. */
+function doubles(bounds: Float64Array): boolean {
+  for (let i = 1; i < bounds.length; i++) if (bounds[i] !== bounds[0] * 2 ** i) return false;
+  return bounds.length > 0;
+}
+
 /**
  * One labelled series of a {@link BucketHistogram}: plain numbers, updated without allocation.
  * Values are recorded in milliseconds (the pool's unit), so the task path does not divide; the
@@ -24,20 +30,39 @@ export class HistogramSeries {
   /** bounds with 0 before and +Infinity after, so that bucket i is (edges[i], edges[i + 1]]. */
   private readonly edges: Float64Array;
 
-  /** @param bounds - the upper bounds in ms */
-  constructor(private readonly bounds: Float64Array) {
+  /** 1 / the first bound when the bounds double (in seconds), else 0. */
+  private readonly perFirstBound: number;
+
+  /**
+   * @param bounds - the upper bounds in ms
+   * @param doubling - whether each bound is twice the one before (checked on the bounds in seconds,
+   *   which are exact powers of two apart; in ms they may be an ulp off, which observe() corrects)
+   */
+  constructor(
+    private readonly bounds: Float64Array,
+    doubling = false,
+  ) {
     this.counts = new Float64Array(bounds.length + 1);
     this.edges = new Float64Array(bounds.length + 2);
     this.edges[0] = -Infinity;
     this.edges.set(bounds, 1);
     this.edges[bounds.length + 1] = Infinity;
+    this.perFirstBound = doubling ? 1 / bounds[0] : 0;
   }
 
   /**
-   * Records one value in ms: two comparisons when it falls in the previous value's bucket, else a
-   * binary search over the bounds; then three additions.
+   * Records one value in ms, then three additions. Its bucket: with doubling bounds, read off the
+   * exponent of value ÷ first bound; otherwise two comparisons when it falls in the previous value's
+   * bucket, else a binary search over the bounds.
    */
   observe(value: number): void {
+    if (this.perFirstBound > 0) {
+      const bucket = this.doublingBucket(value);
+      this.counts[bucket]++;
+      this.sumMs += value;
+      this.count++;
+      return;
+    }
     const last = this.last;
     if (value > this.edges[last] && value <= this.edges[last + 1]) {
       this.counts[last]++;
@@ -57,6 +82,28 @@ export class HistogramSeries {
     this.counts[lo]++;
     this.sumMs += value;
     this.count++;
+  }
+
+  /**
+   * The bucket of `value` when bound i is first bound × 2^i: ⌈log2(value ÷ first bound)⌉, clamped.
+   * (Integer operations only: reading the exponent off the float's bits through a typed array was
+   * four times slower when two histograms record one after the other.)
+   */
+  private doublingBucket(value: number): number {
+    const bounds = this.bounds;
+    const n = bounds.length;
+    const x = value * this.perFirstBound;
+    if (!(x > 1)) {
+      if (Number.isNaN(x)) return n; // to +Inf, as the search puts it
+      return value <= bounds[0] ? 0 : 1; // 1: a value an ulp above the first bound
+    }
+    // ⌈log2 x⌉ = ⌈log2 ⌈x⌉⌉ = 32 - clz32(⌈x⌉ - 1) for x > 1, while ⌈x⌉ fits in 32 bits
+    let bucket = x < 2 ** 31 ? 32 - Math.clz32(Math.ceil(x) - 1) : n;
+    if (bucket >= n) bucket = value <= bounds[n - 1] ? n - 1 : n;
+    // the bounds in ms may be an ulp off exact doubling: settle a value that sits on a bound exactly
+    else if (bucket > 0 && value <= bounds[bucket - 1]) bucket--;
+    else if (value > bounds[bucket]) bucket++;
+    return bucket;
   }
 
   reset(): void {
@@ -94,6 +141,7 @@ export class BucketHistogram {
   private readonly bounds: Float64Array;
   /** The same in ms, as the series compare them. */
   private readonly boundsMs: Float64Array;
+  private readonly doubling: boolean;
   private readonly series = new Map<string, HistogramSeries>();
 
   constructor(config: BucketHistogramConfig) {
@@ -102,6 +150,7 @@ export class BucketHistogram {
     this.labelNames = [config.labelName];
     this.bounds = Float64Array.from(config.buckets);
     this.boundsMs = this.bounds.map((seconds) => seconds * 1000);
+    this.doubling = doubles(this.bounds);
   }
 
   /** Adds the histogram to a registry (which throws if the name is taken). */
@@ -114,7 +163,7 @@ export class BucketHistogram {
   labels(value: string): HistogramSeries {
     let series = this.series.get(value);
     if (series === undefined) {
-      series = new HistogramSeries(this.boundsMs);
+      series = new HistogramSeries(this.boundsMs, this.doubling);
       this.series.set(value, series);
     }
     return series;
