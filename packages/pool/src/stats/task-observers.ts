@@ -8,7 +8,8 @@ import type { TaskObserver } from '../types';
  */
 export class TaskObservers {
   current: TaskObserver | undefined;
-  private readonly all = new Set<TaskObserver>();
+  /** One entry per registration (the same observer added twice is two), in order. */
+  private readonly all = new Set<{ observer: TaskObserver }>();
 
   /** Adds an observer; the returned function removes it (idempotent). */
   add(observer: TaskObserver): () => void {
@@ -18,8 +19,9 @@ export class TaskObservers {
         'observeTasks() needs an object with a taskSettled(module, code, executionTimeMs, waitTimeMs, fuelUsed) method',
       );
     }
-    // A registration of its own, so that the same observer added twice is removed one at a time.
-    const entry: TaskObserver = { taskSettled: observer.taskSettled.bind(observer) };
+    // A registration of its own, so that the same observer added twice is removed one at a time. The
+    // observer itself is what the task path calls (a bound copy would cost a trampoline per task).
+    const entry = { observer };
     this.all.add(entry);
     this.update();
     return () => {
@@ -28,7 +30,7 @@ export class TaskObservers {
   }
 
   private update(): void {
-    const list = [...this.all];
+    const list = [...this.all].map((entry) => entry.observer);
     if (list.length <= 1) {
       this.current = list[0];
       return;
