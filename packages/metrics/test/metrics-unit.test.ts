@@ -218,6 +218,31 @@ describe('bindPoolMetrics (with a stand-in pool)', () => {
     expect(pool.observers.size).toBe(0);
   });
 
+  test('task input cannot create series: 2,000 made-up module names all land in _unknown', async () => {
+    const pool = new ObservingFakePool();
+    const metrics = bindPoolMetrics(pool);
+    for (let i = 0; i < 1000; i++) {
+      pool.settle(`made-up-${i}`, 'MODULE_NOT_FOUND', 0, 0);
+      pool.settle(`other-${i}`, 'QUEUE_FULL', 0, 0);
+    }
+    pool.settle('math', undefined, 0.01, 0.01);
+    const m = await expose(metrics.registry);
+    const modules = new Set(
+      m.samples
+        .filter((s) => !s.name.startsWith('wasmpool_wasm_')) // the gauges list the pool's own modules
+        .map((s) => s.labels.module)
+        .filter((v) => v !== undefined),
+    );
+    expect([...modules].sort()).toEqual(['_unknown', 'math']);
+    expect(m.value('wasmpool_tasks_total', { module: '_unknown', outcome: 'module_not_found' })).toBe(1000);
+    expect(m.value('wasmpool_tasks_total', { module: '_unknown', outcome: 'queue_full' })).toBe(1000);
+    // refusals stay out of the histograms, even under made-up names
+    expect(m.get('wasmpool_task_duration_seconds_count', { module: '_unknown' })).toBeUndefined();
+    // a made-up name is checked against the pool's modules (never for MODULE_NOT_FOUND), never remembered
+    expect(pool.modulesCalls).toBe(1000 + 1);
+    metrics.close();
+  });
+
   test('restarts are counted by reason; idle and shutdown exits are not restarts', async () => {
     const pool = new FakePool();
     const metrics = bindPoolMetrics(pool);
