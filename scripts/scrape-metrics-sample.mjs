@@ -26,6 +26,7 @@ const EXPECTED = [
   'wasmpool_worker_restarts_total',
   'wasmpool_utilization_ratio',
   'wasmpool_wasm_memory_bytes',
+  'wasmpool_fuel_consumed_total', // no samples until a task is metered; its HELP and TYPE are there
 ];
 
 const out = process.argv[2];

@@ -25,6 +25,8 @@ import { defaultModulePaths } from './paths';
 import { percentiles, summarize, type Summary } from './stats';
 import { evaluateTargets, type TargetCheck } from './targets';
 import { instantiateFile, type MathExports } from './wasm';
+import { costMeter } from './cpu-cost';
+import { metricsCost } from './metrics-cost';
 
 /** A wrong answer from a contender: the run fails. */
 export class CorrectnessError extends Error {
@@ -178,6 +180,9 @@ export async function runBenchmarks(partial: Partial<BenchOptions> = {}): Promis
       case 'cold-start':
         await bench.coldStart();
         break;
+      case 'metrics':
+        await bench.metrics();
+        break;
     }
   }
   report.ratios = computeRatios(report.results);
@@ -274,14 +279,20 @@ class Bench {
           }
         }
         const samples = new Map<ContenderName, number[]>(contenders.map((c) => [c.name, []]));
+        const mainNs = new Map<ContenderName, number[]>(contenders.map((c) => [c.name, []]));
+        const workerNs = new Map<ContenderName, number[]>(contenders.map((c) => [c.name, []]));
         for (let rep = 0; rep < this.opts.reps; rep++) {
           for (const c of this.order(rep, contenders)) {
+            const meter = costMeter();
             const t0 = performance.now();
             await cs.run(running.get(c.name) as Running, cs.tasks, c.name);
             const seconds = (performance.now() - t0) / 1000;
+            const cost = meter.stop(cs.tasks);
             cs.check(c.name, cs.tasks);
             const value = (cs.tasks * cs.perTask) / seconds;
             (samples.get(c.name) as number[]).push(value);
+            (mainNs.get(c.name) as number[]).push(cost.mainNs);
+            (workerNs.get(c.name) as number[]).push(cost.workerNs);
             this.opts.log(
               `[${cs.name}] rep ${rep + 1}/${this.opts.reps} ${c.name}: ${fmt(value)} ${cs.unit}`,
             );
@@ -290,7 +301,11 @@ class Bench {
         const single = samples.get('single');
         for (const c of contenders) {
           const s = samples.get(c.name) as number[];
-          const metrics: Record<string, Figure> = { throughput: figure(s, cs.unit, 'higher') };
+          const metrics: Record<string, Figure> = {
+            throughput: figure(s, cs.unit, 'higher'),
+            mainNsPerTask: figure(mainNs.get(c.name) as number[], 'ns/task', 'lower'),
+            workerNsPerTask: figure(workerNs.get(c.name) as number[], 'ns/task', 'lower'),
+          };
           if (cs.speedup === true && single !== undefined && c.name !== 'single') {
             // Paired per repetition: the contender against the single thread measured in the same round.
             const speedup = s.map((v, i) => v / single[i]);
@@ -447,43 +462,92 @@ class Bench {
   }
 
   async bytes(): Promise<void> {
-    const { bytes, bytesInFlight } = this.opts.sizes;
-    const cases: ThroughputCase[] = bytes.map(({ size, tasks }) => {
-      // A few distinct random inputs per size, cycled; their digests come from node:crypto. They live in
-      // SharedArrayBuffers, so every contender's workers read them without a copy by postMessage (the
-      // zero-copy path wasmpool's README recommends; piscina's move() would detach reused inputs).
-      const inputs = Array.from({ length: Math.min(8, tasks) }, () =>
-        randomFillSync(new Uint8Array(new SharedArrayBuffer(size))),
-      );
-      const expected = inputs.map((b) => createHash('sha256').update(b).digest());
-      const outs = new Map<ContenderName, Uint8Array[]>(
-        this.contenders.map((c) => [c.name, new Array(tasks)]),
-      );
-      const name = `bytes-${sizeLabel(size)}`;
-      return {
-        name,
-        unit: 'MB/s',
-        tasks,
-        perTask: size / 1e6,
-        speedup: true,
-        run: (r, k, who) => r.sha256(inputs, k, bytesInFlight, outs.get(who) as Uint8Array[]),
-        check: (contender, k) => {
-          const out = outs.get(contender) as Uint8Array[];
-          const tamper = this.tampered('bytes', contender);
-          for (let i = 0; i < k; i++) {
-            const want = expected[i % inputs.length];
-            const got = out[i];
-            if (!(got instanceof Uint8Array) || Buffer.compare(got, want) !== 0 || (tamper && i === 0)) {
-              throw new CorrectnessError(
-                `${name}: ${contender} task ${i} returned ${got instanceof Uint8Array ? Buffer.from(got).toString('hex') : String(got)}, expected ${want.toString('hex')}`,
-              );
-            }
-          }
-          out.fill(undefined as unknown as Uint8Array, 0, k);
-        },
-      };
-    });
+    const { bytes, bytesInFlight, bytesBatch } = this.opts.sizes;
+    const cases: ThroughputCase[] = bytes.map(({ size, tasks }) =>
+      this.bytesCase(`bytes-${sizeLabel(size)}`, size, tasks, (r, inputs, k, out) =>
+        r.sha256(inputs, k, bytesInFlight, out),
+      ),
+    );
+    // The same 4 KiB hashes as arrays: one runBatch() per array for wasmpool.
+    const { size, tasks, batchSize, inFlight } = bytesBatch;
+    cases.push(
+      this.bytesCase(`bytes-${sizeLabel(size)}-batch`, size, tasks, (r, inputs, k, out) =>
+        r.sha256Batch(inputs, k, batchSize, inFlight, out),
+      ),
+    );
     await this.throughput('bytes', ['sha256'], cases);
+  }
+
+  /** A case of `tasks` SHA-256 digests of `size`-byte inputs, checked against node:crypto. */
+  private bytesCase(
+    name: string,
+    size: number,
+    tasks: number,
+    run: (r: Running, inputs: Uint8Array[], n: number, out: Uint8Array[]) => Promise<void>,
+  ): ThroughputCase {
+    // A few distinct random inputs per size, cycled; their digests come from node:crypto. They live in
+    // SharedArrayBuffers, so every contender's workers read them without a copy by postMessage (the
+    // zero-copy path wasmpool's README recommends; piscina's move() would detach reused inputs).
+    const inputs = Array.from({ length: Math.min(8, tasks) }, () =>
+      randomFillSync(new Uint8Array(new SharedArrayBuffer(size))),
+    );
+    const expected = inputs.map((b) => createHash('sha256').update(b).digest());
+    const outs = new Map<ContenderName, Uint8Array[]>(this.contenders.map((c) => [c.name, new Array(tasks)]));
+    return {
+      name,
+      unit: 'MB/s',
+      tasks,
+      perTask: size / 1e6,
+      speedup: true,
+      run: (r, k, who) => run(r, inputs, k, outs.get(who) as Uint8Array[]),
+      check: (contender, k) => {
+        const out = outs.get(contender) as Uint8Array[];
+        const tamper = this.tampered('bytes', contender);
+        for (let i = 0; i < k; i++) {
+          const want = expected[i % inputs.length];
+          const got = out[i];
+          if (!(got instanceof Uint8Array) || Buffer.compare(got, want) !== 0 || (tamper && i === 0)) {
+            throw new CorrectnessError(
+              `${name}: ${contender} task ${i} returned ${got instanceof Uint8Array ? Buffer.from(got).toString('hex') : String(got)}, expected ${want.toString('hex')}`,
+            );
+          }
+        }
+        out.fill(undefined as unknown as Uint8Array, 0, k);
+      },
+    };
+  }
+
+  /** wasmpool with @wasmpool/metrics bound and unbound, alternating (see metrics-cost.ts). */
+  async metrics(): Promise<void> {
+    const wasmpool = this.contenders.find((c) => c.name === 'wasmpool');
+    if (wasmpool === undefined) {
+      this.opts.log('[metrics] skipped: it measures wasmpool only');
+      return;
+    }
+    const n = this.opts.sizes.metricsTasks;
+    const running = await wasmpool.start({
+      ...this.shape(),
+      modules: this.opts.modules,
+      load: ['math'],
+      maxQueued: n,
+    });
+    try {
+      const out = new Int32Array(n).fill(SENTINEL);
+      const check = this.addChecker('metrics', 'metrics', new Map([['wasmpool' as const, out]]));
+      await metricsCost({
+        running,
+        tasks: n,
+        inFlight: this.opts.sizes.tinyRunInFlight,
+        reps: this.opts.reps,
+        warmup: this.opts.warmup ? this.warmTasks(n) : 0,
+        out,
+        check: (k) => check('wasmpool', k),
+        log: this.opts.log,
+        record: (caseName, metrics) => this.record('metrics', caseName, 'wasmpool', metrics),
+      });
+    } finally {
+      await running.close();
+    }
   }
 
   async latency(): Promise<void> {

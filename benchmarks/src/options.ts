@@ -1,6 +1,14 @@
 /** Names, sizes and options of a benchmark run. */
 
-export const WORKLOADS = ['tiny-run', 'tiny-batch', 'cpu', 'bytes', 'latency', 'cold-start'] as const;
+export const WORKLOADS = [
+  'tiny-run',
+  'tiny-batch',
+  'cpu',
+  'bytes',
+  'latency',
+  'cold-start',
+  'metrics',
+] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 export const CONTENDERS = ['wasmpool', 'piscina', 'tinypool', 'single'] as const;
@@ -28,6 +36,13 @@ export interface Sizes {
   bytes: { size: number; tasks: number }[];
   /** bytes: tasks kept in flight. */
   bytesInFlight: number;
+  /**
+   * bytes, batched: `tasks` inputs of `size` bytes as arrays of `batchSize` (wasmpool: one `runBatch()`
+   * each; piscina and tinypool: one `run()` each, their worker loops), `inFlight` arrays outstanding.
+   */
+  bytesBatch: { size: number; tasks: number; batchSize: number; inFlight: number };
+  /** metrics (wasmpool only): `add` tasks per pass, with @wasmpool/metrics bound and unbound. */
+  metricsTasks: number;
   /** latency: sequential single tasks on an idle pool. */
   latencyTasks: number;
   /** Warm-up before the measured repetitions, as a fraction of each workload's task count. */
@@ -49,6 +64,8 @@ export const FULL_SIZES: Sizes = {
     { size: 1024 * 1024, tasks: 64 },
   ],
   bytesInFlight: 16,
+  bytesBatch: { size: 4 * 1024, tasks: 4096, batchSize: 1024, inFlight: 2 },
+  metricsTasks: 500_000,
   latencyTasks: 20_000,
   warmupFraction: 0.1,
 };
@@ -68,6 +85,8 @@ export const QUICK_SIZES: Sizes = {
     { size: 1024 * 1024, tasks: 32 },
   ],
   bytesInFlight: 16,
+  bytesBatch: { size: 4 * 1024, tasks: 1024, batchSize: 1024, inFlight: 1 },
+  metricsTasks: 100_000,
   latencyTasks: 10_000,
   warmupFraction: 0.2,
 };
@@ -88,6 +107,8 @@ export const TINY_SIZES: Sizes = {
     { size: 1024 * 1024, tasks: 2 },
   ],
   bytesInFlight: 2,
+  bytesBatch: { size: 4 * 1024, tasks: 5, batchSize: 2, inFlight: 2 },
+  metricsTasks: 300,
   latencyTasks: 40,
   warmupFraction: 0.1,
 };

@@ -12,6 +12,9 @@ const METRIC_LABELS: Record<string, (f: Figure) => string> = {
   firstResultMs: () => 'create → 1st result ms',
   readyMs: () => 'create() resolved ms',
   replaceMs: () => 'replace killed worker ms',
+  mainNsPerTask: () => 'main thread ns/task',
+  workerNsPerTask: () => 'other threads ns/task',
+  overheadNsPerTask: () => 'bound − unbound, main ns/task',
 };
 const METRIC_ORDER = Object.keys(METRIC_LABELS);
 

@@ -75,6 +75,30 @@ export function evaluateTargets(report: Results): TargetCheck[] {
     met: all(def(byW, (w) => w >= 1.7)),
   });
 
+  // Issue 14: bytes at every concurrency, metrics that cost nothing.
+  const bytesTarget = (caseName: string, times: number, how: string): void => {
+    const w = median(report, caseName, 'wasmpool', 'speedup');
+    const p = median(report, caseName, 'piscina', 'speedup');
+    checks.push({
+      case: caseName,
+      target: `≥ ${times}× one thread's MB/s (${how})`,
+      measured: `wasmpool ${n2(w)}×, piscina ${n2(p)}× one thread`,
+      met: all(def(w, (v) => v >= times)),
+    });
+  };
+  bytesTarget('bytes-4KiB', 1.5, 'run(), 16 in flight');
+  bytesTarget('bytes-4KiB-batch', 1.75, 'runBatch() of 1,024');
+  for (const shape of ['run', 'batch']) {
+    const caseName = `metrics-${shape}-bound`;
+    const over = median(report, caseName, 'wasmpool', 'overheadNsPerTask');
+    checks.push({
+      case: caseName,
+      target: '≤ 30 ns per task over unbound (main-thread CPU)',
+      measured: `${n1(over)} ns per task (unbound ${n0(median(report, `metrics-${shape}-unbound`, 'wasmpool', 'mainNsPerTask'))} ns)`,
+      met: all(def(over, (v) => v <= 30)),
+    });
+  }
+
   const l50W = median(report, 'latency', 'wasmpool', 'p50');
   const l99W = median(report, 'latency', 'wasmpool', 'p99');
   const l50P = median(report, 'latency', 'piscina', 'p50');

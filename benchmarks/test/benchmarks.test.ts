@@ -40,10 +40,15 @@ const EXPECTED_CASES: Record<WorkloadName, string[]> = {
   'tiny-run': ['tiny-run'],
   'tiny-batch': ['tiny-batch', 'tiny-batch-whole'],
   cpu: ['cpu'],
-  bytes: ['bytes-4KiB', 'bytes-64KiB', 'bytes-1MiB'],
+  bytes: ['bytes-4KiB', 'bytes-64KiB', 'bytes-1MiB', 'bytes-4KiB-batch'],
   latency: ['latency'],
   'cold-start': ['cold-start'],
+  metrics: ['metrics-run-unbound', 'metrics-run-bound', 'metrics-batch-unbound', 'metrics-batch-bound'],
 };
+
+/** The CPU cost breakdown every throughput case reports. */
+const COSTS = ['mainNsPerTask', 'workerNsPerTask'];
+const withCosts = (...metrics: string[]): string[] => [...metrics, ...COSTS].sort();
 
 const isFigure = (f: unknown): boolean => {
   const x = f as Record<string, unknown>;
@@ -77,7 +82,9 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
 
   // Every case has figures for every contender that runs it, one sample per repetition.
   const runs = (c: string, contender: ContenderName): boolean =>
-    c !== 'tiny-batch-whole' || contender === 'wasmpool' || contender === 'single';
+    c.startsWith('metrics-')
+      ? contender === 'wasmpool'
+      : c !== 'tiny-batch-whole' || contender === 'wasmpool' || contender === 'single';
   for (const workload of WORKLOADS) {
     for (const c of EXPECTED_CASES[workload]) {
       for (const contender of contenders) {
@@ -107,17 +114,34 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
   // Each workload reports its own metrics.
   const metricsOf = (c: string, contender: string): string[] =>
     Object.keys(json.results.find((x) => x.case === c && x.contender === contender)?.metrics ?? {}).sort();
-  expect(metricsOf('tiny-run', 'wasmpool')).toEqual(['throughput']);
-  expect(metricsOf('tiny-batch', 'piscina')).toEqual(['throughput']);
-  expect(metricsOf('cpu', 'piscina')).toEqual(['speedup', 'speedupPerCore', 'throughput']);
-  expect(metricsOf('cpu', 'single')).toEqual(['throughput']);
-  expect(metricsOf('bytes-64KiB', 'wasmpool')).toEqual(['speedup', 'speedupPerCore', 'throughput']);
+  expect(metricsOf('tiny-run', 'wasmpool')).toEqual(withCosts('throughput'));
+  expect(metricsOf('tiny-batch', 'piscina')).toEqual(withCosts('throughput'));
+  expect(metricsOf('cpu', 'piscina')).toEqual(withCosts('speedup', 'speedupPerCore', 'throughput'));
+  expect(metricsOf('cpu', 'single')).toEqual(withCosts('throughput'));
+  expect(metricsOf('bytes-64KiB', 'wasmpool')).toEqual(withCosts('speedup', 'speedupPerCore', 'throughput'));
+  expect(metricsOf('bytes-4KiB-batch', 'piscina')).toEqual(
+    withCosts('speedup', 'speedupPerCore', 'throughput'),
+  );
+  expect(metricsOf('metrics-run-unbound', 'wasmpool')).toEqual(withCosts('throughput'));
+  expect(metricsOf('metrics-batch-bound', 'wasmpool')).toEqual(withCosts('overheadNsPerTask', 'throughput'));
+  for (const r of json.results) {
+    for (const cost of COSTS) {
+      const f = r.metrics[cost];
+      if (f !== undefined) {
+        expect(f.unit).toBe('ns/task');
+        expect(f.median).toBeGreaterThanOrEqual(0); // CPU time, never negative
+      }
+    }
+  }
+  // the single thread does its work on the main thread
+  const singleCost = json.results.find((x) => x.case === 'bytes-64KiB' && x.contender === 'single');
+  expect(singleCost?.metrics.mainNsPerTask.median).toBeGreaterThan(0);
   expect(metricsOf('latency', 'wasmpool')).toEqual(['p50', 'p99', 'p999']);
   expect(metricsOf('cold-start', 'wasmpool')).toEqual(['firstResultMs', 'readyMs', 'replaceMs']);
   expect(metricsOf('cold-start', 'piscina')).toEqual(['firstResultMs', 'replaceMs']);
   expect(metricsOf('cold-start', 'single')).toEqual(['firstResultMs']);
   if (contenders.includes('tinypool')) {
-    expect(metricsOf('bytes-4KiB', 'tinypool')).toEqual(['speedup', 'speedupPerCore', 'throughput']);
+    expect(metricsOf('bytes-4KiB', 'tinypool')).toEqual(withCosts('speedup', 'speedupPerCore', 'throughput'));
     expect(metricsOf('cold-start', 'tinypool')).toEqual(['firstResultMs']);
   }
   const bytes = json.results.find((x) => x.case === 'bytes-1MiB' && x.contender === 'wasmpool');
@@ -128,7 +152,7 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
   expect(tr?.ratio).toBeCloseTo((tr?.wasmpool ?? NaN) / (tr?.piscina ?? NaN));
   expect(json.ratios.some((r) => r.case === 'latency' && r.metric === 'p99')).toBe(true);
   expect(json.ratios.some((r) => r.case === 'cpu' && r.metric === 'speedupPerCore')).toBe(true);
-  expect(json.targets).toHaveLength(6);
+  expect(json.targets).toHaveLength(10);
   for (const t of json.targets) expect(typeof t.met).toBe('boolean');
   expect(evaluateTargets(json)).toEqual(json.targets);
 }
@@ -162,11 +186,14 @@ describe('runBenchmarks at a tiny size, every workload, in process', () => {
       'bytes-4KiB',
       'bytes-64KiB',
       'bytes-1MiB',
+      'bytes-4KiB-batch',
+      'metrics-run-bound',
     ])
       expect(svg).toContain(c);
     for (const c of IN_PROCESS) expect(svg).toContain(`>${c}</text>`);
-    // One bar per contender and throughput case; tiny-batch-whole has wasmpool's and single's only.
-    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="22"/g)).toHaveLength(6 * IN_PROCESS.length + 2);
+    // One bar per contender and throughput case; tiny-batch-whole has wasmpool's and single's only, the
+    // four metrics cases wasmpool's only.
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="22"/g)).toHaveLength(7 * IN_PROCESS.length + 2 + 4);
   });
 
   test('--update-readme rewrites only the section between the markers', () => {

@@ -77,6 +77,22 @@ export function peerRunning(pool: PeerPool): Running {
         },
       );
     },
+    async sha256Batch(inputs, n, batchSize, inFlight, out) {
+      const opts = { name: 'sha256Batch' };
+      await windowed(
+        Math.ceil(n / batchSize),
+        inFlight,
+        (c) => {
+          const from = c * batchSize;
+          const batch = new Array<Uint8Array>(Math.min(n, from + batchSize) - from);
+          for (let i = 0; i < batch.length; i++) batch[i] = inputs[(from + i) % inputs.length];
+          return pool.run(batch, opts) as Promise<Uint8Array[]>;
+        },
+        (c, digests) => {
+          for (let i = 0; i < digests.length; i++) out[c * batchSize + i] = digests[i];
+        },
+      );
+    },
     async latency(n, timesUs, out) {
       const opts = { name: 'add' };
       for (let i = 0; i < n; i++) {

@@ -35,6 +35,10 @@ async function start(ctx: StartContext): Promise<Running> {
       if (sha === undefined) throw new Error('sha256 is not loaded');
       for (let i = 0; i < n; i++) out[i] = sha256Call(sha, inputs[i % inputs.length]);
     },
+    async sha256Batch(inputs, n, _batchSize, _inFlight, out) {
+      if (sha === undefined) throw new Error('sha256 is not loaded');
+      for (let i = 0; i < n; i++) out[i] = sha256Call(sha, inputs[i % inputs.length]);
+    },
     async latency(n, timesUs, out) {
       const m = needMath();
       for (let i = 0; i < n; i++) {

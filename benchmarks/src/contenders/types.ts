@@ -31,6 +31,16 @@ export interface Running {
   cpu(n: number, iterations: number, inFlight: number, out: Int32Array): Promise<void>;
   /** SHA-256 of `inputs[i % inputs.length]` for i < n; digests go to `out[i]`. */
   sha256(inputs: Uint8Array[], n: number, inFlight: number, out: Uint8Array[]): Promise<void>;
+  /** The same hashes submitted as arrays of `batchSize` tasks, `inFlight` arrays outstanding. */
+  sha256Batch(
+    inputs: Uint8Array[],
+    n: number,
+    batchSize: number,
+    inFlight: number,
+    out: Uint8Array[],
+  ): Promise<void>;
+  /** wasmpool only: binds @wasmpool/metrics to the pool; the returned function unbinds them. */
+  bindMetrics?(): () => void;
   /** n sequential `add` tasks; round trip of each in µs to `timesUs[i]`. */
   latency(n: number, timesUs: Float64Array, out: Int32Array): Promise<void>;
   close(): Promise<void>;

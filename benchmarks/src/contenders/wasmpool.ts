@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { WasmPool, WasmPoolError, type WasmPoolOptions, type WasmTask } from '@wasmpool/pool';
+import { bindPoolMetrics } from '@wasmpool/metrics';
 import {
   addA,
   addB,
@@ -94,6 +95,42 @@ async function start(ctx: StartContext): Promise<Running> {
           out[i] = v;
         },
       );
+    },
+    async sha256Batch(inputs, n, batchSize, inFlight, out) {
+      await windowed(
+        Math.ceil(n / batchSize),
+        inFlight,
+        (c) => {
+          const from = c * batchSize;
+          const tasks = new Array<WasmTask>(Math.min(n, from + batchSize) - from);
+          for (let i = 0; i < tasks.length; i++) {
+            tasks[i] = {
+              module: 'sha256',
+              function: 'sha256',
+              params: [inputs[(from + i) % inputs.length]],
+              output: 'bytes',
+            };
+          }
+          return pool.runBatch<Uint8Array>(tasks);
+        },
+        (c, results) => {
+          const from = c * batchSize;
+          for (let i = 0; i < results.length; i++) {
+            const r = results[i];
+            if (!r.success) {
+              throw new WasmPoolError(
+                r.error?.code ?? 'TRAP',
+                `task ${from + i}: ${r.error?.message ?? '?'}`,
+              );
+            }
+            out[from + i] = r.output as Uint8Array;
+          }
+        },
+      );
+    },
+    bindMetrics() {
+      const metrics = bindPoolMetrics(pool);
+      return () => metrics.close();
     },
     async latency(n, timesUs, out) {
       for (let i = 0; i < n; i++) {

@@ -16,7 +16,7 @@ export interface BindPoolMetricsOptions<R extends AnyRegistry = Registry> {
   defaultMetrics?: boolean;
   /** Prefix of every metric name. Default `wasmpool_`. */
   prefix?: string;
-  /** Histogram bucket upper bounds, in seconds. Default: 10 µs to 30 s ({@link DEFAULT_DURATION_BUCKETS}). */
+  /** Histogram bucket upper bounds, in seconds. Default: powers of two from 0.5 µs to 33.6 s ({@link DEFAULT_DURATION_BUCKETS}). */
   buckets?: { duration?: readonly number[]; wait?: readonly number[] };
 }
 
@@ -41,9 +41,9 @@ const PREFIX_SHAPE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
  *
  * Gauges (`workers`, `queue_depth`, `utilization_ratio`, `wasm_memory_bytes`, ...) are read from
  * `pool.stats()` when the registry is scraped; counters and histograms (`tasks_total`,
- * `task_duration_seconds`, `task_wait_seconds`, `worker_restarts_total`) are fed from the pool's
- * `taskComplete` and `workerExit` events, from the moment of binding. A pool emits `taskComplete`
- * only while someone listens, so an unbound pool pays nothing.
+ * `task_duration_seconds`, `task_wait_seconds`, `fuel_consumed_total`, `worker_restarts_total`) are
+ * fed from every settled task (`pool.observeTasks()`) and the pool's `workerExit` event, from the
+ * moment of binding. The task path only adds to plain numbers, handed to prom-client at scrape time.
  *
  * One registry holds the metrics of one pool per prefix: binding a second pool to the same registry
  * with the same prefix throws. Give each pool its own registry (the default), or its own prefix.
@@ -104,7 +104,7 @@ export function bindPoolMetrics<R extends AnyRegistry = Registry>(
   }
   const ours = added();
 
-  pool.on('taskComplete', tasks.onTaskComplete);
+  const unobserve = observeTasks(pool, tasks);
   pool.on('workerExit', tasks.onWorkerExit);
 
   let closed = false;
@@ -113,10 +113,24 @@ export function bindPoolMetrics<R extends AnyRegistry = Registry>(
     close() {
       if (closed) return;
       closed = true;
-      pool.off('taskComplete', tasks.onTaskComplete);
+      unobserve();
       pool.off('workerExit', tasks.onWorkerExit);
       for (const name of ours) registry.removeSingleMetric(name);
     },
+  };
+}
+
+/**
+ * Feeds `tasks` from every settled task: through `pool.observeTasks()` (no object per task, the
+ * pool's fast path for big batches stays on), else through the `taskComplete` event.
+ *
+ * @returns the function that stops it.
+ */
+function observeTasks(pool: MetricsSource, tasks: TaskMetrics): () => void {
+  if (typeof pool.observeTasks === 'function') return pool.observeTasks(tasks);
+  pool.on('taskComplete', tasks.onTaskComplete);
+  return () => {
+    pool.off('taskComplete', tasks.onTaskComplete);
   };
 }
 

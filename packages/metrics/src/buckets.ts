@@ -1,12 +1,17 @@
+/** The smallest default bucket bound, in seconds (0.5 µs). */
+export const SMALLEST_DEFAULT_BUCKET = 0.5e-6;
+
 /**
- * Default histogram buckets, in seconds: 10 µs to 30 s in 1-2.5-5 steps, so that both
- * microsecond-scale calls (a few arithmetic instructions) and multi-second jobs land in a bucket
- * that tells them apart. 21 buckets plus `+Inf`.
+ * Default histogram buckets, in seconds: powers of two from 0.5 µs to about 33.6 s (0.5 µs × 2^k,
+ * k = 0…26), 27 buckets plus `+Inf`. Each bucket is twice the one below, so a
+ * `histogram_quantile()` (which interpolates inside one bucket) is never off by more than 2× from
+ * the true quantile, from tasks of a few arithmetic instructions (well under a microsecond, in the
+ * first bucket) to multi-second jobs. The bounds are exact in binary and print as short decimals
+ * (`0.000016`, `0.001024`, ...).
  */
-export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
-  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-  0.5, 1, 2.5, 5, 10, 20, 30,
-]);
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze(
+  Array.from({ length: 27 }, (_, k) => SMALLEST_DEFAULT_BUCKET * 2 ** k),
+);
 
 /** Default buckets of the queue-wait histogram, in seconds (same range as the run time). */
 export const DEFAULT_WAIT_BUCKETS: readonly number[] = DEFAULT_DURATION_BUCKETS;

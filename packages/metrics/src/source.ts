@@ -1,4 +1,4 @@
-import type { PoolEvents, PoolStats } from '@wasmpool/pool';
+import type { PoolEvents, PoolStats, TaskObserver } from '@wasmpool/pool';
 import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
 
 /** A prom-client registry of either exposition format. */
@@ -15,6 +15,11 @@ export interface MetricsSource {
   stats(): PoolStats;
   /** The registered modules; read only when a task names a module the metrics have not seen yet. */
   modules(): readonly { name: string }[];
+  /**
+   * Registers a task observer; returns its removal. `WasmPool` has it; without it the metrics
+   * listen to `taskComplete` instead, which costs the pool an object per task.
+   */
+  observeTasks?(observer: TaskObserver): () => void;
   on(event: 'taskComplete', listener: PoolEvents['taskComplete']): unknown;
   on(event: 'workerExit', listener: PoolEvents['workerExit']): unknown;
   off(event: 'taskComplete', listener: PoolEvents['taskComplete']): unknown;

@@ -129,9 +129,9 @@ describe('metrics of a real pool, scraped over HTTP', () => {
     expect(faultsSeconds).toBeGreaterThan(0.1);
     expect(faultsSeconds).toBeLessThan(5);
     expect(
-      m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '0.1' }),
+      m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '0.131072' }),
     ).toBeGreaterThanOrEqual(8);
-    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'math', le: '0.1' })).toBe(10);
+    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'math', le: '0.131072' })).toBe(10);
     expect(m.value('wasmpool_task_duration_seconds_sum', { module: 'math' })).toBeGreaterThan(0);
     expect(m.value('wasmpool_task_duration_seconds_sum', { module: 'math' })).toBeLessThan(1);
 
@@ -196,7 +196,8 @@ describe('metrics of a real pool, scraped over HTTP', () => {
 
   test('close() unbinds from the pool and the server closes', async () => {
     const { pool, metrics, server } = await start({ minWorkers: 1, maxWorkers: 1 });
-    expect(pool.listenerCount('taskComplete')).toBe(1);
+    // tasks reach the metrics through pool.observeTasks(), not the costlier taskComplete event
+    expect(pool.listenerCount('taskComplete')).toBe(0);
     expect(pool.listenerCount('workerExit')).toBe(1);
     await pool.run({ module: 'math', function: 'add', params: [1, 2] });
     expect(

@@ -6,7 +6,7 @@ import {
   type MetricsServer,
 } from '@wasmpool/metrics';
 import { parseExposition, scrape, type Exposition } from './helpers/exposition';
-import { FakePool } from './helpers/fake-pool';
+import { FakePool, ObservingFakePool } from './helpers/fake-pool';
 
 async function expose(registry: Registry): Promise<Exposition> {
   return parseExposition(await registry.metrics());
@@ -61,9 +61,11 @@ describe('bindPoolMetrics (with a stand-in pool)', () => {
     expect(m.value('wasmpool_task_duration_seconds_sum', { module: 'math' })).toBeCloseTo(0.005, 9);
     expect(m.value('wasmpool_task_wait_seconds_sum', { module: 'math' })).toBeCloseTo(0.003, 9);
     expect(m.value('wasmpool_task_duration_seconds_count', { module: 'faults' })).toBe(2);
-    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '0.005' })).toBe(1);
-    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '0.05' })).toBe(2);
-    expect(m.value('wasmpool_task_wait_seconds_bucket', { module: 'faults', le: '0.00025' })).toBe(1);
+    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '0.004096' })).toBe(1);
+    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '0.032768' })).toBe(1);
+    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '0.065536' })).toBe(2);
+    expect(m.value('wasmpool_task_wait_seconds_bucket', { module: 'faults', le: '0.000128' })).toBe(0);
+    expect(m.value('wasmpool_task_wait_seconds_bucket', { module: 'faults', le: '0.000256' })).toBe(1);
     expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'faults', le: '+Inf' })).toBe(2);
     expect(m.get('wasmpool_task_duration_seconds_count', { module: '_unknown' })).toBeUndefined();
     // modules() is read only on a new module name, never for MODULE_NOT_FOUND
@@ -138,13 +140,27 @@ describe('bindPoolMetrics (with a stand-in pool)', () => {
     expect(registry.getMetricsAsArray()).toHaveLength(0);
   });
 
-  test('histogram buckets run from 10 µs to 30 s by default and can be replaced', async () => {
-    expect(DEFAULT_DURATION_BUCKETS[0]).toBe(0.00001);
-    expect(DEFAULT_DURATION_BUCKETS[DEFAULT_DURATION_BUCKETS.length - 1]).toBe(30);
-    const pool = new FakePool();
-    const metrics = bindPoolMetrics(pool, { buckets: { duration: [0.001, 1], wait: [0.5] } });
+  test('histogram buckets double from 0.5 µs to 33.6 s by default and can be replaced', async () => {
+    expect(DEFAULT_DURATION_BUCKETS).toHaveLength(27);
+    expect(DEFAULT_DURATION_BUCKETS[0]).toBe(0.0000005);
+    expect(DEFAULT_DURATION_BUCKETS[1]).toBe(0.000001);
+    expect(DEFAULT_DURATION_BUCKETS[DEFAULT_DURATION_BUCKETS.length - 1]).toBe(33.554432);
+    for (let k = 1; k < DEFAULT_DURATION_BUCKETS.length; k++)
+      expect(DEFAULT_DURATION_BUCKETS[k] / DEFAULT_DURATION_BUCKETS[k - 1]).toBe(2);
+    // sub-microsecond and microsecond tasks land in buckets of their own
+    let pool = new FakePool();
+    let metrics = bindPoolMetrics(pool);
+    for (const ms of [0.0003, 0.0008, 0.0015, 0.003]) pool.complete('math', undefined, ms, ms);
+    let m = await expose(metrics.registry);
+    const upTo = (le: string): number =>
+      m.value('wasmpool_task_duration_seconds_bucket', { module: 'math', le });
+    expect([upTo('5e-7'), upTo('0.000001'), upTo('0.000002'), upTo('0.000004')]).toEqual([1, 2, 3, 4]);
+    metrics.close();
+
+    pool = new FakePool();
+    metrics = bindPoolMetrics(pool, { buckets: { duration: [0.001, 1], wait: [0.5] } });
     pool.complete('math', undefined, 0.5, 0.5);
-    const m = await expose(metrics.registry);
+    m = await expose(metrics.registry);
     const les = (name: string): string[] => m.select(name, { module: 'math' }).map((s) => s.labels.le);
     expect(les('wasmpool_task_duration_seconds_bucket')).toEqual(['0.001', '1', '+Inf']);
     expect(les('wasmpool_task_wait_seconds_bucket')).toEqual(['0.5', '+Inf']);
@@ -152,6 +168,79 @@ describe('bindPoolMetrics (with a stand-in pool)', () => {
     expect(() => bindPoolMetrics(pool, { buckets: { duration: [1, 0.5] } })).toThrow(/strictly increasing/);
     expect(() => bindPoolMetrics(pool, { buckets: { wait: [] } })).toThrow(/buckets.wait/);
     expect(() => bindPoolMetrics(pool, { prefix: 'bad-prefix' })).toThrow(/prefix/);
+  });
+
+  test('fuel_consumed_total adds up fuelUsed of metered tasks by module, read defensively', async () => {
+    const pool = new FakePool();
+    const metrics = bindPoolMetrics(pool);
+    pool.complete('math', undefined, 1, 1); // not metered: no fuel series yet
+    let m = await expose(metrics.registry);
+    expect(m.select('wasmpool_fuel_consumed_total')).toEqual([]);
+    expect(m.families.get('wasmpool_fuel_consumed_total')?.type).toBe('counter');
+
+    pool.complete('math', undefined, 1, 1, 100);
+    pool.complete('math', undefined, 1, 1, 250);
+    pool.complete('math', 'FUEL_EXHAUSTED', 3, 1, 1000); // ran out: what it used still counts
+    for (const bad of [NaN, -5, Infinity, '12', null, { n: 1 }]) pool.complete('math', undefined, 1, 1, bad);
+    pool.complete('faults', undefined, 1, 1, 0);
+    pool.complete('ghost', 'MODULE_NOT_FOUND', 0, 0, 7); // refused: never ran, no fuel
+    m = await expose(metrics.registry);
+    expect(m.select('wasmpool_fuel_consumed_total')).toEqual([
+      { name: 'wasmpool_fuel_consumed_total', labels: { module: 'math' }, value: 1350 },
+    ]);
+    pool.complete('math', undefined, 1, 1, 0.5);
+    pool.complete('faults', undefined, 1, 1, 2);
+    m = await expose(metrics.registry);
+    expect(m.value('wasmpool_fuel_consumed_total', { module: 'math' })).toBe(1350.5);
+    expect(m.value('wasmpool_fuel_consumed_total', { module: 'faults' })).toBe(2);
+    expect(m.value('wasmpool_tasks_total', { module: 'math', outcome: 'fuel_exhausted' })).toBe(1);
+    metrics.close();
+  });
+
+  test('a pool with observeTasks() feeds the metrics through it, not taskComplete; close() stops it', async () => {
+    const pool = new ObservingFakePool();
+    const metrics = bindPoolMetrics(pool);
+    expect(pool.observers.size).toBe(1);
+    expect(pool.listenerCount('taskComplete')).toBe(0);
+    pool.settle('math', undefined, 0.002, 0.01, 40);
+    pool.settle('math', undefined, 0.002, 0.01);
+    pool.settle('math', 'TRAP', 0.5, 0.01, 2);
+    pool.settle('ghost', 'QUEUE_FULL', 0, 0);
+    const m = await expose(metrics.registry);
+    expect(m.value('wasmpool_tasks_total', { module: 'math', outcome: 'success' })).toBe(2);
+    expect(m.value('wasmpool_tasks_total', { module: 'math', outcome: 'trap' })).toBe(1);
+    expect(m.value('wasmpool_tasks_total', { module: '_unknown', outcome: 'queue_full' })).toBe(1);
+    expect(m.value('wasmpool_fuel_consumed_total', { module: 'math' })).toBe(42);
+    expect(m.value('wasmpool_task_duration_seconds_bucket', { module: 'math', le: '0.000002' })).toBe(2);
+    expect(m.value('wasmpool_task_duration_seconds_count', { module: 'math' })).toBe(3);
+    expect(m.value('wasmpool_task_duration_seconds_sum', { module: 'math' })).toBeCloseTo(0.000504, 12);
+    metrics.close();
+    expect(pool.observers.size).toBe(0);
+  });
+
+  test('task input cannot create series: 2,000 made-up module names all land in _unknown', async () => {
+    const pool = new ObservingFakePool();
+    const metrics = bindPoolMetrics(pool);
+    for (let i = 0; i < 1000; i++) {
+      pool.settle(`made-up-${i}`, 'MODULE_NOT_FOUND', 0, 0);
+      pool.settle(`other-${i}`, 'QUEUE_FULL', 0, 0);
+    }
+    pool.settle('math', undefined, 0.01, 0.01);
+    const m = await expose(metrics.registry);
+    const modules = new Set(
+      m.samples
+        .filter((s) => !s.name.startsWith('wasmpool_wasm_')) // the gauges list the pool's own modules
+        .map((s) => s.labels.module)
+        .filter((v) => v !== undefined),
+    );
+    expect([...modules].sort()).toEqual(['_unknown', 'math']);
+    expect(m.value('wasmpool_tasks_total', { module: '_unknown', outcome: 'module_not_found' })).toBe(1000);
+    expect(m.value('wasmpool_tasks_total', { module: '_unknown', outcome: 'queue_full' })).toBe(1000);
+    // refusals stay out of the histograms, even under made-up names
+    expect(m.get('wasmpool_task_duration_seconds_count', { module: '_unknown' })).toBeUndefined();
+    // a made-up name is checked against the pool's modules (never for MODULE_NOT_FOUND), never remembered
+    expect(pool.modulesCalls).toBe(1000 + 1);
+    metrics.close();
   });
 
   test('restarts are counted by reason; idle and shutdown exits are not restarts', async () => {
@@ -247,6 +336,7 @@ describe('bindPoolMetrics (with a stand-in pool)', () => {
     const m = await expose(metrics.registry);
     const families = [...m.families.values()];
     expect(families.map((f) => [f.name, f.type]).sort()).toEqual([
+      ['wasmpool_fuel_consumed_total', 'counter'],
       ['wasmpool_queue_depth', 'gauge'],
       ['wasmpool_task_duration_seconds', 'histogram'],
       ['wasmpool_task_wait_seconds', 'histogram'],

@@ -13,6 +13,7 @@ import type {
   PoolStats,
   RunOptions,
   StreamOptions,
+  TaskObserver,
   WasmPoolOptions,
   WasmResult,
   WasmTask,
@@ -171,6 +172,18 @@ export class WasmPool extends EventEmitter<PoolEvents> {
   /** A snapshot of workers, queue, counters and latencies; cheap enough for every scrape. */
   stats(): PoolStats {
     return this.scheduler.snapshot();
+  }
+
+  /**
+   * Tells `observer` of every task settled from now on (`taskSettled(module, code, executionTimeMs,
+   * waitTimeMs, fuelUsed)`), synchronously and without an object per task: what metrics should use
+   * instead of the `taskComplete` event, which costs an object per task and turns off the fast path
+   * of big batches.
+   *
+   * @returns a function that stops the observation (idempotent).
+   */
+  observeTasks(observer: TaskObserver): () => void {
+    return this.scheduler.observeTasks(observer);
   }
 
   /** Stops taking tasks, finishes every accepted one, then ends every worker. */

@@ -177,6 +177,34 @@ export interface TaskCompleteInfo {
   waitTimeMs: number;
 }
 
+/**
+ * Sees every settled task, synchronously and without an object per task: the cheap alternative to
+ * the `taskComplete` event for consumers that aggregate, such as `@wasmpool/metrics`. Register it
+ * with `pool.observeTasks()`. A pool with observers keeps its fast path for big batches, which a
+ * `taskComplete` listener turns off.
+ */
+export interface TaskObserver {
+  /**
+   * Called once for every settled task, on the main thread, while the pool settles it; keep it to a
+   * few arithmetic operations. It must not throw (an exception is caught and dropped).
+   *
+   * @param module - the task's module: a registered module's name, or, for a task refused at
+   *   submission, whatever the task named (`String(task.module)`)
+   * @param code - undefined for a success, else the failure's error code
+   * @param executionTimeMs - time inside the worker (`WasmResult.executionTimeMs`); 0 if it never ran
+   * @param waitTimeMs - from acceptance to the start of execution (or to settling, if it never ran);
+   *   0 for a task refused at submission
+   * @param fuelUsed - the fuel a metered task used; undefined for tasks without fuel
+   */
+  taskSettled(
+    module: string,
+    code: ErrorCode | undefined,
+    executionTimeMs: number,
+    waitTimeMs: number,
+    fuelUsed?: number,
+  ): void;
+}
+
 /** Events emitted by a pool (eventemitter3). */
 export interface PoolEvents {
   workerCreate: (workerId: number) => void;

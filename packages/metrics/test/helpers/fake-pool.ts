@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { PoolStats } from '@wasmpool/pool';
+import type { ErrorCode, PoolStats, TaskObserver } from '@wasmpool/pool';
 
 /** A stand-in for WasmPool: settable stats, real events, counted calls. */
 export class FakePool extends EventEmitter {
@@ -33,12 +33,39 @@ export class FakePool extends EventEmitter {
     return this.names.map((name) => ({ name }));
   }
 
-  /** Emits taskComplete like the pool does. */
-  complete(module: string, outcome: string | undefined, executionTimeMs: number, waitTimeMs: number): void {
+  /** Emits taskComplete like the pool does; `fuelUsed` (any value) is put on the result when given. */
+  complete(
+    module: string,
+    outcome: string | undefined,
+    executionTimeMs: number,
+    waitTimeMs: number,
+    fuelUsed?: unknown,
+  ): void {
     const result =
       outcome === undefined
         ? { id: 't', success: true, output: 1, executionTimeMs }
         : { id: 't', success: false, error: { code: outcome, message: 'x' }, executionTimeMs };
-    this.emit('taskComplete', result, { module, function: 'f', waitTimeMs });
+    const metered = fuelUsed === undefined ? result : { ...result, fuelUsed };
+    this.emit('taskComplete', metered, { module, function: 'f', waitTimeMs });
+  }
+}
+
+/** A stand-in for a pool with `observeTasks()`, as WasmPool has: tasks reach the observers directly. */
+export class ObservingFakePool extends FakePool {
+  readonly observers = new Set<TaskObserver>();
+
+  observeTasks(observer: TaskObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  settle(
+    module: string,
+    code: ErrorCode | undefined,
+    executionTimeMs: number,
+    waitTimeMs: number,
+    fuelUsed?: number,
+  ): void {
+    for (const o of this.observers) o.taskSettled(module, code, executionTimeMs, waitTimeMs, fuelUsed);
   }
 }

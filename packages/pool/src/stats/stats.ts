@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../errors';
 import { DurationHistogram } from './histogram';
+import { TaskObservers, notify } from './task-observers';
 import type { PoolStats } from '../types';
 
 /** Counters and histograms of settled tasks, and the time integral of live workers. */
@@ -10,26 +11,46 @@ export class StatsCollector {
   readonly failures: Partial<Record<ErrorCode, number>> = {};
   readonly runTime = new DurationHistogram();
   readonly waitTime = new DurationHistogram();
+  /** `pool.observeTasks()`: told of every task recorded here. */
+  readonly observers = new TaskObservers();
   private busyMs = 0;
   private workerMs = 0;
   private workers = 0;
   private workersSince = performance.now();
 
-  recordSuccess(executionTimeMs: number, waitTimeMs: number): void {
+  /** A task that succeeded; `module` is its module's name (for the task observers). */
+  recordSuccess(executionTimeMs: number, waitTimeMs: number, module: string, fuelUsed?: number): void {
+    const waitMs = waitTimeMs < 0 ? 0 : waitTimeMs;
     this.completed++;
     this.busyMs += executionTimeMs;
     this.runTime.record(executionTimeMs);
-    this.waitTime.record(waitTimeMs < 0 ? 0 : waitTimeMs);
+    this.waitTime.record(waitMs);
+    const observer = this.observers.current;
+    if (observer !== undefined) notify(observer, module, undefined, executionTimeMs, waitMs, fuelUsed);
   }
 
-  recordFailure(code: ErrorCode, executionTimeMs: number, waitTimeMs: number, ran: boolean): void {
+  /**
+   * A task that failed; `ran` when it executed (its times enter the latency summaries). `module` is
+   * its module's name, or what a refused task named.
+   */
+  recordFailure(
+    code: ErrorCode,
+    executionTimeMs: number,
+    waitTimeMs: number,
+    ran: boolean,
+    module: string,
+    fuelUsed?: number,
+  ): void {
+    const waitMs = waitTimeMs < 0 ? 0 : waitTimeMs;
     this.failed++;
     this.failures[code] = (this.failures[code] ?? 0) + 1;
     if (ran) {
       this.busyMs += executionTimeMs;
       this.runTime.record(executionTimeMs);
-      this.waitTime.record(waitTimeMs < 0 ? 0 : waitTimeMs);
+      this.waitTime.record(waitMs);
     }
+    const observer = this.observers.current;
+    if (observer !== undefined) notify(observer, module, code, executionTimeMs, waitMs, fuelUsed);
   }
 
   /** Call whenever the number of running workers changes. */

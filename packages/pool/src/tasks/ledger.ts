@@ -102,7 +102,7 @@ export class TaskLedger {
   /** Records a task refused at admission (stats and `taskComplete`); its caller delivers the error. */
   refused(refusal: Refusal): void {
     const { error } = refusal;
-    this.stats.recordFailure(error.code, 0, 0, false);
+    this.stats.recordFailure(error.code, 0, 0, false, refusal.module);
     if (this.emitter.listenerCount('taskComplete') > 0) {
       safeEmit(
         this.emitter,
@@ -132,7 +132,7 @@ export class TaskLedger {
     error: { readonly code: ErrorCode; readonly message: string },
   ): void {
     block.states[index] = TaskState.settled;
-    this.stats.recordFailure(error.code, 0, 0, false);
+    this.stats.recordFailure(error.code, 0, 0, false, '');
     block.failShared(index, error);
     if (this.emitter.listenerCount('taskComplete') > 0) {
       safeEmit(this.emitter, 'taskComplete', block.results[index]!, {
@@ -183,8 +183,9 @@ export class TaskLedger {
     fuelUsed?: number,
   ): void {
     if (!this.close(block, index, 'a success')) return;
-    this.stats.recordSuccess(executionTimeMs, waitTimeMs);
-    block.fns[index]!.version.completed++;
+    const fn = block.fns[index]!;
+    this.stats.recordSuccess(executionTimeMs, waitTimeMs, fn.version.name, fuelUsed);
+    fn.version.completed++;
     block.succeed(index, output, executionTimeMs, fuelUsed);
     if (this.emitter.listenerCount('taskComplete') > 0) {
       emitTaskComplete(
@@ -234,8 +235,9 @@ export class TaskLedger {
     ran: boolean,
   ): void {
     const wait = Math.max(0, waitTimeMs);
-    this.stats.recordFailure(code, executionTimeMs, wait, ran);
-    block.fns[index]!.version.failed++;
+    const fn = block.fns[index]!;
+    this.stats.recordFailure(code, executionTimeMs, wait, ran, fn.version.name);
+    fn.version.failed++;
     block.fail(index, code, message, executionTimeMs);
     if (this.emitter.listenerCount('taskComplete') > 0) {
       emitTaskComplete(this.emitter, block, index, wait, executionTimeMs, undefined, code, message);

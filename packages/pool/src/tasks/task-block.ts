@@ -173,7 +173,7 @@ export abstract class ResultsBlock extends TaskBlock {
       states[index] = TaskState.settled;
       const executionTimeMs = views.executionTimeMs(k);
       totalMs += executionTimeMs;
-      stats.recordSuccess(executionTimeMs, views.startedAt(k) - acceptedAt);
+      stats.recordSuccess(executionTimeMs, views.startedAt(k) - acceptedAt, fn.version.name);
       results[index] = {
         id: givenIds?.[index] ?? positionId(base + index),
         success: true,

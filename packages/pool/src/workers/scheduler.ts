@@ -10,7 +10,7 @@ import { BatchEncoder } from '../tasks/encoder';
 import { safeEmit, type PoolEmitter } from '../tasks/events';
 import { TaskLedger } from '../tasks/ledger';
 import { settleResults } from '../tasks/results';
-import type { PoolStats } from '../types';
+import type { PoolStats, TaskObserver } from '../types';
 import { LoopKeeper } from './loop-keeper';
 import { Recovery, type RecoveryHost } from './recovery';
 import type { TaskBlock } from '../tasks/task-block';
@@ -279,6 +279,11 @@ export class Scheduler implements WorkforceHost, RecoveryHost {
   /** A replaced or removed version is unloaded once no accepted task needs it. */
   releaseModule(version: ModuleVersion): void {
     this.modules.release(version);
+  }
+
+  /** `pool.observeTasks()`: `observer` is told of every task settled from now on. */
+  observeTasks(observer: TaskObserver): () => void {
+    return this.stats.observers.add(observer);
   }
 
   // ---- shutdown ----
