@@ -7,6 +7,9 @@ import { safeEmit } from './tasks/events';
 import { TaskIntake } from './tasks/intake';
 import type {
   BatchOptions,
+  ColumnArray,
+  ColumnsResult,
+  ColumnsSpec,
   ModuleInfo,
   ModuleSpec,
   PoolEvents,
@@ -122,6 +125,20 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     options?: StreamOptions,
   ): AsyncIterable<WasmResult<T>> {
     return this.intake.stream(source, options) as AsyncIterable<WasmResult<T>>;
+  }
+
+  /**
+   * Runs a numeric export once per row of its params' columns (one typed array per param, all of
+   * one length n) and resolves `{ values, failures }`: `values` a typed array of the n results (of
+   * the export's result type; 0 for a failed row), `failures` the rows that failed, by index. The
+   * columns are copied once into shared memory, cut into slices of rows that run on the workers
+   * like tasks, and the workers write the results straight into one shared array.
+   *
+   * @example
+   * const { values } = await pool.runColumns({ module: 'math', function: 'add', params: [xs, ys] });
+   */
+  runColumns<V extends ColumnArray = ColumnArray>(spec: ColumnsSpec): Promise<ColumnsResult<V>> {
+    return this.intake.runColumns(spec) as Promise<ColumnsResult<V>>;
   }
 
   /**

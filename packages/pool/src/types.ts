@@ -115,6 +115,37 @@ export interface BatchOptions extends RunOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** A column of `runColumns()`: one typed array per param of the function. */
+export type ColumnArray = Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array;
+
+/** What `runColumns()` runs: a numeric function, once per row of its params' columns. */
+export interface ColumnsSpec {
+  module: string;
+  function: string;
+  /**
+   * One typed array per param, all of one length n: an i32 takes an Int32Array or a Uint32Array, an
+   * i64 a BigInt64Array, an f32 or f64 a Float32Array or a Float64Array.
+   */
+  params: ColumnArray[];
+  /** Wall-clock limit of each slice of rows a worker runs in one go (default: the pool's taskTimeoutMs). */
+  timeoutMs?: number;
+}
+
+/** A row of `runColumns()` that failed. */
+export interface RowFailure {
+  index: number;
+  code: ErrorCode;
+  message: string;
+}
+
+/** The outcome of `runColumns()`. */
+export interface ColumnsResult<V extends ColumnArray = ColumnArray> {
+  /** n results of the function's result type (Int32Array, BigInt64Array, Float32Array or Float64Array); 0 for a failed row. */
+  values: V;
+  /** The rows that failed, by index (empty when all succeeded). */
+  failures: RowFailure[];
+}
+
 /** Per-call options of `stream()`. */
 export interface StreamOptions extends RunOptions {
   /** true (default): results in input order; false: as they complete. */

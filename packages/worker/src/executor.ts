@@ -1,6 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString } from './abi';
 import { classify } from './classify';
+import { runColumnRows, type ColumnsRequest } from './columns';
 import { statusOf, type ErrorCode } from './codes';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
 import { Channel, ResultSlot, RunSlot } from './codec';
@@ -111,6 +112,11 @@ export class Executor {
           message: this.broken.get(moduleId) ?? `module version ${moduleId} is not loaded in this worker`,
         };
         while (refs !== null && refs[refPos] === i) refPos += 3;
+      } else if (output === OutputKind.columns) {
+        const request = refs![refPos + 2] as ColumnsRequest;
+        refPos += 3;
+        const live = runtime;
+        outRefs.push(runColumnRows(live, fnIndex, request, () => this.reset(live)));
       } else {
         for (let a = 0; a < arity; a++)
           callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];

@@ -1,3 +1,10 @@
+export {
+  columnView,
+  type ColumnLayout,
+  type ColumnType,
+  type ColumnsRequest,
+  type RowFailure,
+} from './columns';
 export { ERROR_CODES, codeOfStatus, statusOf, type ErrorCode } from './codes';
 export { CHANNEL_BYTES, Channel, ResultSlot, RunSlot, type ResultArrays } from './codec';
 export {

@@ -1,4 +1,5 @@
 import type { ResultArrays } from './codec';
+import type { ColumnsRequest } from './columns';
 import type { RealModuleLoad, RealRequest } from './real-module';
 
 /**
@@ -32,6 +33,8 @@ export const OutputKind = {
   multi: 6,
   /** Whatever the function returns (its type is unknown). */
   auto: 7,
+  /** Rows of a runColumns() call (the task's one ref is a ColumnsRequest); the output is its failed rows. */
+  columns: 8,
 } as const;
 export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
 
@@ -140,7 +143,7 @@ export interface RunMessage {
 }
 
 /** An entry of `RunMessage.refs`: a task index or slot, or an argument; a raw function's request. */
-export type TaskRef = number | bigint | Uint8Array | string | RealRequest;
+export type TaskRef = number | bigint | Uint8Array | string | RealRequest | ColumnsRequest;
 
 export interface LoadMessage {
   type: 'load';

@@ -1,4 +1,4 @@
-import type { OutputKind, RunMessage, TaskRef } from '@wasmpool/worker';
+import { OutputKind, type RunMessage, type TaskRef } from '@wasmpool/worker';
 import type { TaskLedger } from './ledger';
 import { encodeParams } from './params';
 import { encodeRealTask } from './real-tasks';
@@ -45,15 +45,19 @@ export class BatchEncoder {
           continue;
         }
         const fn = fns[i]!;
-        const arity = fn.signature.params.length;
+        const kind = outputs[i] as OutputKind;
+        // A slice of runColumns() rows passes its request, not arguments.
+        const arity = kind === OutputKind.columns ? 0 : fn.signature.params.length;
         if (argPos + arity > args.length) {
           full = true;
           break;
         }
         slice.start++;
-        run.writeTask(count, fn.version.id, fn.index, outputs[i] as OutputKind, arity);
+        run.writeTask(count, fn.version.id, fn.index, kind, arity);
         const at = argAt[i] as number;
-        if (at >= 0) {
+        if (kind === OutputKind.columns) {
+          refs.push(count, 0, block.params![i]![0] as unknown as TaskRef);
+        } else if (at >= 0) {
           const stored = block.args;
           for (let a = 0; a < arity; a++) args[argPos + a] = stored[at + a] as number;
           argPos += arity;

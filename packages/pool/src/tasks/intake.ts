@@ -1,9 +1,11 @@
 import { WasmPoolError } from '../errors';
 import type { ModuleRegistry } from '../modules/registry';
 import type { ResolvedOptions } from '../options';
-import type { WasmResult } from '../types';
+import type { ColumnsResult, WasmResult } from '../types';
 import type { Scheduler } from '../workers/scheduler';
-import { admitTask, newLookupCache, refusal, type LookupCache } from './admission';
+import { admitTask, errorText, newLookupCache, refusal, type LookupCache } from './admission';
+import { prepareColumns } from './columns';
+import { findFunction } from './params';
 import { abortMessage, readCallOptions } from './call-options';
 import { streamResults } from './stream';
 import { BatchBlock, RunBlock, TaskState, type ResultsBlock } from './task-block';
@@ -163,6 +165,65 @@ export class TaskIntake {
       ledger.startFeeding(block);
       this.scheduler.workers.retryStarts();
       this.scheduler.scheduleFlush();
+    }
+  }
+
+  /**
+   * A numeric function over columns of params: the columns are read and copied once (into shared
+   * memory), cut into slices of rows, and each slice runs as one task through the ledger.
+   */
+  runColumns(spec: unknown): Promise<ColumnsResult> {
+    let fields: { module: unknown; name: unknown; params: unknown; timeoutMs: unknown };
+    try {
+      this.checkOpen();
+      if (typeof spec !== 'object' || spec === null) {
+        throw new WasmPoolError('INVALID_PARAMS', 'runColumns takes { module, function, params }');
+      }
+      try {
+        const given = spec as Record<string, unknown>;
+        fields = {
+          module: given.module,
+          name: given.function,
+          params: given.params,
+          timeoutMs: given.timeoutMs,
+        };
+      } catch (error) {
+        throw new WasmPoolError('INVALID_PARAMS', `reading the runColumns spec threw: ${errorText(error)}`, {
+          cause: error,
+        });
+      }
+      const call = readCallOptions({ timeoutMs: fields.timeoutMs }, this.options.taskTimeoutMs);
+      const fn = findFunction(this.registry, fields.module, fields.name, undefined);
+      if (fn.refusal !== undefined) throw new WasmPoolError('FUNCTION_NOT_FOUND', fn.refusal);
+      if (fn.real !== undefined) {
+        throw new WasmPoolError(
+          'INVALID_PARAMS',
+          `runColumns takes a plain numeric export; ${fn.label} is not one`,
+        );
+      }
+      return new Promise<ColumnsResult>((resolve) => {
+        const { block, requests } = prepareColumns(
+          fn,
+          fields.params,
+          call.timeoutMs,
+          this.options.maxWorkers,
+          resolve,
+        );
+        if (requests.length === 0) {
+          resolve({ values: block.emptyValues(), failures: [] });
+          return;
+        }
+        const { ledger } = this.scheduler;
+        for (let i = 0; i < requests.length; i++) {
+          block.admit(i, fn);
+          ledger.acceptWaiting(block, i);
+        }
+        ledger.startFeeding(block);
+        this.scheduler.workers.retryStarts();
+        this.scheduler.scheduleFlush();
+      });
+    } catch (error) {
+      return Promise.reject(asPoolError(error));
     }
   }
 

@@ -106,7 +106,8 @@ export function settleResults(
     k++;
     if (block.states[index] !== TaskState.dispatched) continue;
     const taskFn = block.fns[index]!;
-    tally.add(taskFn, 1, executionTimeMs);
+    // A slice of runColumns() rows teaches the time of one row, not of the slice.
+    tally.add(taskFn, block.callsOf(index), executionTimeMs);
     const waitTimeMs = startedAt - timeOrigin - block.acceptedAt;
     if (error === undefined) ledger.succeed(block, index, output, executionTimeMs, waitTimeMs);
     else ledger.failReported(block, index, codeOfStatus(taskStatus), error, executionTimeMs, waitTimeMs);

@@ -78,6 +78,11 @@ export abstract class TaskBlock {
   /** The task's id: the one it was given, else one generated for it. */
   abstract taskId(index: number): string;
 
+  /** How many calls task `index` makes: 1, or the rows of a runColumns() slice (run times are learnt per call). */
+  callsOf(_index: number): number {
+    return 1;
+  }
+
   timeoutOf(index: number): number {
     return this.timeouts?.[index] ?? this.timeoutMs;
   }

@@ -164,12 +164,13 @@ export class Scheduler implements WorkforceHost, RecoveryHost {
   private readonly loop = new LoopKeeper(this.wantsAwake, AWAKE_MS);
   private lastSentExpectedMs = 0;
 
-  /** The learnt mean run time of the function of the task at the head of the queue (ms; -1: not timed yet). */
+  /** The expected run time of the task at the head of the queue, from its function's learnt mean (ms; -1: not timed yet). */
   private headMeanMs(): number {
     const head = this.ledger.queue.peek();
     if (head === undefined) return -1;
     const first = head.indices === null ? head.start : (head.indices[head.start] as number);
-    return head.block.fns[first]?.meanRunMs ?? -1;
+    const mean = head.block.fns[first]?.meanRunMs ?? -1;
+    return mean < 0 ? mean : mean * head.block.callsOf(first);
   }
 
   /**
