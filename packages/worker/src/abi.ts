@@ -73,11 +73,15 @@ function release(runtime: ModuleRuntime, packed: unknown): void {
   }
 }
 
-/** Reads a bytes output: a copy the caller may transfer. */
-export function readBytes(runtime: ModuleRuntime, packed: unknown): Uint8Array {
-  const copy = view(runtime, packed).slice();
+/** Reads a bytes output: a copy made by `copy` (out of wasm memory, which the next task may change). */
+export function readBytes(
+  runtime: ModuleRuntime,
+  packed: unknown,
+  copy: (source: Uint8Array) => Uint8Array = (source) => source.slice(),
+): Uint8Array {
+  const bytes = copy(view(runtime, packed));
   release(runtime, packed);
-  return copy;
+  return bytes;
 }
 
 export function readString(runtime: ModuleRuntime, packed: unknown): string {

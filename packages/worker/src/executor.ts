@@ -2,6 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString } from './abi';
 import { classify } from './classify';
 import { runColumnRows, type ColumnsRequest } from './columns';
+import { OutputPacker } from './output-packer';
 import { statusOf, type ErrorCode } from './codes';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
 import { Channel, ResultSlot, RunSlot } from './codec';
@@ -35,6 +36,8 @@ export class Executor {
   private readonly runSlots: RunSlot[] = [];
   private readonly resultSlots: ResultSlot[] = [];
   private nextResultSlot = 0;
+  /** Bytes outputs of the results message being filled. */
+  private readonly outputs = new OutputPacker();
 
   constructor(status: SharedArrayBuffer, channel: SharedArrayBuffer) {
     this.state = new Int32Array(status);
@@ -147,12 +150,9 @@ export class Executor {
             case OutputKind.bigint:
               bigValues[k] = typeof result === 'bigint' ? result : BigInt(result as number);
               break;
-            case OutputKind.bytes: {
-              const bytes = readBytes(runtime, result);
-              outRefs.push(bytes);
-              transfer.push(bytes.buffer as ArrayBuffer);
+            case OutputKind.bytes:
+              outRefs.push(readBytes(runtime, result, (source) => this.outputs.copy(source, transfer)));
               break;
-            }
             case OutputKind.string:
               outRefs.push(readString(runtime, result));
               break;
@@ -185,6 +185,7 @@ export class Executor {
       if (end - flushedAt >= FLUSH_INTERVAL_MS && i + 1 < count) {
         const n = i + 1 - first;
         post(this.results(message.seq, first, n, out, outRefs), transfer);
+        this.outputs.sent();
         first = i + 1;
         clock = flushedAt = performance.now();
         out = this.resultArrays(count - first);
@@ -194,6 +195,7 @@ export class Executor {
       }
     }
     post(this.results(message.seq, first, count - first, out, outRefs), transfer);
+    this.outputs.sent();
   }
 
   /** Reads new cancellations from the status block; true if task `seq` is one of them. */

@@ -5,6 +5,7 @@ export {
   type ColumnsRequest,
   type RowFailure,
 } from './columns';
+export { ownBytes } from './output-packer';
 export { ERROR_CODES, codeOfStatus, statusOf, type ErrorCode } from './codes';
 export { CHANNEL_BYTES, Channel, ResultSlot, RunSlot, type ResultArrays } from './codec';
 export {

@@ -1,4 +1,4 @@
-import { OutputKind, codeOfStatus, type ResultsMessage } from '@wasmpool/worker';
+import { OutputKind, codeOfStatus, ownBytes, type ResultsMessage } from '@wasmpool/worker';
 import type { FunctionRef } from '../modules/registry';
 import type { WorkerHandle } from '../workers/worker-handle';
 import type { TaskLedger } from './ledger';
@@ -102,6 +102,7 @@ export function settleResults(
     if (taskStatus !== 0) error = refs![refPos++] as string;
     else if (kind === OutputKind.number) output = values[k];
     else if (kind === OutputKind.bigint) output = bigValues[k];
+    else if (kind === OutputKind.bytes) output = ownBytes(refs![refPos++] as Uint8Array);
     else if (kind !== OutputKind.void) output = refs![refPos++];
     k++;
     if (block.states[index] !== TaskState.dispatched) continue;
