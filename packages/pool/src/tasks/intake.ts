@@ -8,7 +8,7 @@ import { prepareColumns } from './columns';
 import { findFunction } from './params';
 import { abortMessage, readCallOptions } from './call-options';
 import { streamResults } from './stream';
-import { BatchBlock, RunBlock, TaskState, type ResultsBlock } from './task-block';
+import { BatchBlock, RunBlock, type ResultsBlock } from './task-block';
 import type { Slice } from './queue';
 
 /** The shared result of every hole of a sparse batch (frozen: one object for all of them). */
@@ -238,13 +238,7 @@ export class TaskIntake {
 /** Any error thrown while admitting is the caller's fault; it reaches the caller as a WasmPoolError. */
 function asPoolError(error: unknown): WasmPoolError {
   if (error instanceof WasmPoolError) return error;
-  return new WasmPoolError(
-    'INVALID_PARAMS',
-    `the task could not be read: ${String((error as Error)?.message ?? 'unknown error')}`,
-    {
-      cause: error,
-    },
-  );
+  return new WasmPoolError('INVALID_PARAMS', `the task could not be read: ${errorText(error)}`, {
+    cause: error,
+  });
 }
-
-export { TaskState };

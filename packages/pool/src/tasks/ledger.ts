@@ -5,7 +5,8 @@ import type { StatsCollector } from '../stats/stats';
 import type { Refusal } from './admission';
 import { safeEmit, type PoolEmitter } from './events';
 import { SliceQueue } from './queue';
-import { TaskState, type ResultsBlock, type TaskBlock } from './task-block';
+import { OutputKind, type ResultSlot } from '@wasmpool/worker';
+import { TaskState, positionId, type ResultsBlock, type TaskBlock } from './task-block';
 import { emitTaskComplete } from './task-events';
 
 /**
@@ -267,16 +268,63 @@ export class TaskLedger {
     return true;
   }
 
+  /** Total run time of the tasks the last `settleNumbers()` settled (ms). */
+  settledMs = 0;
+
   /**
-   * The hot path: a run of successful numeric results settled by the block in one loop
-   * (`ResultsBlock.settleNumbers`, which moves their states); this takes their counters.
+   * The hot path of big batches and streams: settles the successful numeric results of function
+   * `fn` at `indices[from..to)`, which are results `k, k+1, …` of `views` (a results message), in
+   * one loop. Stops at the first task that needs the general path (a failure, another output kind
+   * or function, a task settled already) and returns how many it settled.
    */
-  settledRun(fn: FunctionRef, count: number): void {
-    this.inflight -= count;
+  settleNumbers(
+    block: ResultsBlock,
+    indices: Int32Array,
+    from: number,
+    to: number,
+    k: number,
+    fn: FunctionRef,
+    views: ResultSlot,
+  ): number {
+    const { states, outputs, fns, results, givenIds, base } = block;
+    const { status, values } = views;
+    const { stats } = this;
+    const module = fn.version.name;
+    const acceptedAt = performance.timeOrigin + block.acceptedAt;
+    let totalMs = 0;
+    let at = from;
+    for (; at < to; at++, k++) {
+      const index = indices[at] as number;
+      if (
+        status[k] !== 0 ||
+        outputs[index] !== OutputKind.number ||
+        states[index] !== TaskState.dispatched ||
+        fns[index] !== fn
+      ) {
+        break;
+      }
+      states[index] = TaskState.settled;
+      const executionTimeMs = views.executionTimeMs(k);
+      totalMs += executionTimeMs;
+      stats.recordSuccess(executionTimeMs, views.startedAt(k) - acceptedAt, module);
+      results[index] = {
+        id: givenIds?.[index] ?? positionId(base + index),
+        success: true,
+        output: values[k],
+        executionTimeMs,
+      };
+    }
+    const settled = at - from;
+    if (settled === 0) return 0;
+    block.unsettled -= settled;
+    block.done += settled;
+    this.settledMs = totalMs;
+    this.inflight -= settled;
     const version = fn.version;
-    version.completed += count;
-    version.pending -= count;
+    version.completed += settled;
+    version.pending -= settled;
     if (version.pending === 0) this.modules.release(version);
+    return settled;
   }
 
   /** Fails every task in the queue or waiting to enter it. */

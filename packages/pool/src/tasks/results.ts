@@ -63,7 +63,6 @@ export function settleResults(
   const views = handle.resultsOf(message);
   const { status, values, bigValues } = views;
   const listening = ledger.emitter.listenerCount('taskComplete') > 0;
-  const stats = ledger.stats;
   const tally = new RunTimeTally();
   const { blocks, ends, indices } = entry;
   let flushed: TaskBlock | undefined;
@@ -78,10 +77,9 @@ export function settleResults(
       const taskFn = block.fns[indices[entry.next] as number];
       const end = Math.min(ends[run] as number, entry.next + count - k);
       const settled =
-        taskFn === undefined ? 0 : block.settleNumbers(indices, entry.next, end, k, taskFn, views, stats);
+        taskFn === undefined ? 0 : ledger.settleNumbers(block, indices, entry.next, end, k, taskFn, views);
       if (settled > 0) {
-        tally.add(taskFn!, settled, block.settledMs);
-        ledger.settledRun(taskFn!, settled);
+        tally.add(taskFn!, settled, ledger.settledMs);
         entry.next += settled;
         k += settled;
         if (block !== flushed) {

@@ -1,8 +1,6 @@
-import { OutputKind, type ResultSlot } from '@wasmpool/worker';
 import type { ErrorCode } from '../errors';
 import { WasmPoolError } from '../errors';
 import type { FunctionRef } from '../modules/registry';
-import type { StatsCollector } from '../stats/stats';
 import type { TaskParam, WasmResult } from '../types';
 
 /**
@@ -122,8 +120,6 @@ export abstract class TaskBlock {
  */
 export abstract class ResultsBlock extends TaskBlock {
   readonly results: WasmResult[];
-  /** Total run time of the tasks the last `settleNumbers()` settled (ms). */
-  settledMs = 0;
   /** Tasks settled. */
   done = 0;
 
@@ -143,54 +139,6 @@ export abstract class ResultsBlock extends TaskBlock {
 
   taskId(index: number): string {
     return this.givenIds?.[index] ?? positionId(this.base + index);
-  }
-
-  /**
-   * The hot path of big batches: settles the successful numeric results of function `fn` at
-   * `indices[from..to)`, which are results `k, k+1, …` in `views` (a results message's arrays).
-   * Stops at the first task that needs the general path (a failure, another output kind or
-   * function, a task settled already) and returns how many it settled. Called by the ledger only.
-   */
-  settleNumbers(
-    indices: Int32Array,
-    from: number,
-    to: number,
-    k: number,
-    fn: FunctionRef,
-    views: ResultSlot,
-    stats: StatsCollector,
-  ): number {
-    const { states, outputs, fns, results, givenIds, base } = this;
-    const { status, values } = views;
-    const acceptedAt = performance.timeOrigin + this.acceptedAt;
-    let totalMs = 0;
-    let at = from;
-    for (; at < to; at++, k++) {
-      const index = indices[at] as number;
-      if (
-        status[k] !== 0 ||
-        outputs[index] !== OutputKind.number ||
-        states[index] !== TaskState.dispatched ||
-        fns[index] !== fn
-      ) {
-        break;
-      }
-      states[index] = TaskState.settled;
-      const executionTimeMs = views.executionTimeMs(k);
-      totalMs += executionTimeMs;
-      stats.recordSuccess(executionTimeMs, views.startedAt(k) - acceptedAt, fn.version.name);
-      results[index] = {
-        id: givenIds?.[index] ?? positionId(base + index),
-        success: true,
-        output: values[k],
-        executionTimeMs,
-      };
-    }
-    const settled = at - from;
-    this.unsettled -= settled;
-    this.done += settled;
-    this.settledMs = totalMs;
-    return settled;
   }
 
   succeed(index: number, output: unknown, executionTimeMs: number, fuelUsed?: number): void {
