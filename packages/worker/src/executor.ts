@@ -151,7 +151,9 @@ export class Executor {
               bigValues[k] = typeof result === 'bigint' ? result : BigInt(result as number);
               break;
             case OutputKind.bytes:
-              outRefs.push(readBytes(runtime, result, (source) => this.outputs.copy(source, transfer)));
+              outRefs.push(
+                readBytes(runtime, result, (source) => this.outputs.copy(source, transfer, count - i)),
+              );
               break;
             case OutputKind.string:
               outRefs.push(readString(runtime, result));

@@ -13,8 +13,12 @@ export class OutputPacker {
   private chunk: ArrayBuffer | undefined;
   private used = 0;
 
-  /** A copy of `source` (a view of wasm memory) that travels in the message; its buffer joins `transfer`. */
-  copy(source: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  /**
+   * A copy of `source` (a view of wasm memory) that travels in the message; its buffer joins
+   * `transfer`. `tasksLeft` (this one included) sizes a new chunk: outputs of the message's other
+   * tasks are guessed to be of this one's size, so a message of one task allocates only its bytes.
+   */
+  copy(source: Uint8Array, transfer: ArrayBuffer[], tasksLeft: number): Uint8Array {
     const length = source.length;
     if (length > OWN_BUFFER_ABOVE) {
       const own = source.slice();
@@ -22,7 +26,7 @@ export class OutputPacker {
       return own;
     }
     if (this.chunk === undefined || this.used + length > this.chunk.byteLength) {
-      this.chunk = new ArrayBuffer(CHUNK_BYTES);
+      this.chunk = new ArrayBuffer(Math.max(length, Math.min(CHUNK_BYTES, length * tasksLeft)));
       this.used = 0;
       transfer.push(this.chunk);
     }
