@@ -1,0 +1,30 @@
+/**
+ * Instrumentation of a module's code at registration, so that the worker can stop a running task
+ * without ending its thread, meter it deterministically, and tell a refused grow from any other trap:
+ *
+ * - a checkpoint at every function entry and loop header counts one unit of work in an exported
+ *   global ({@link BUDGET_EXPORT}); when the count runs out it calls the imported host function
+ *   {@link CHECK_IMPORT}, which refills it or throws (deadline passed, task aborted, fuel spent);
+ * - every `memory.grow` and `table.grow` goes through a helper that sets the exported global
+ *   {@link REFUSED_EXPORT} when the grow returns -1.
+ *
+ * The import shifts every defined function's index by one; the rewrite renumbers them everywhere.
+ */
+import { InstrumentError } from './bytes';
+import { rewriteModule, type InstrumentOptions } from './module';
+
+export { InstrumentError } from './bytes';
+export { BUDGET_EXPORT, CHECK_IMPORT, REFUSED_EXPORT, type InstrumentOptions } from './module';
+
+/**
+ * Returns the instrumented copy of a module. The input must be a module the engine validates (the
+ * decoder trusts the engine's validation for everything but the immediates' shapes).
+ * @throws InstrumentError for an instruction or encoding the decoder does not know.
+ */
+export function instrument(
+  bytes: Uint8Array,
+  options: InstrumentOptions = { checkpoints: true },
+): Uint8Array {
+  if (bytes.length < 8) throw new InstrumentError('input too short to be a WebAssembly module', 0);
+  return rewriteModule(bytes, options);
+}
