@@ -2,6 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString } from './abi';
 import { classify } from './classify';
 import { statusOf, type ErrorCode } from './codes';
+import { TaskInterrupt, TaskMeter } from './meter';
 import { ModuleRuntime, type BoundFunction } from './module-runtime';
 import {
   Channel,
@@ -41,9 +42,12 @@ export class Executor {
   private readonly runSlots: ReturnType<typeof runSlotViews>[] = [];
   private readonly resultSlots: ResultArrays[] = [];
   private nextResultSlot = 0;
+  /** Sandbox: stops and meters the running task of an instrumented module (see meter.ts). */
+  private readonly meter: TaskMeter;
 
   constructor(status: SharedArrayBuffer, channel: SharedArrayBuffer) {
     this.state = new Int32Array(status);
+    this.meter = new TaskMeter(this.state);
     this.startedAt = new Float64Array(status, 0, 2);
     for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) this.runSlots.push(runSlotViews(channel, slot));
     for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++) {
@@ -73,7 +77,7 @@ export class Executor {
   }
 
   async load(load: ModuleLoad): Promise<void> {
-    this.modules.set(load.id, await ModuleRuntime.create(load));
+    this.modules.set(load.id, await ModuleRuntime.create(load, this.meter));
   }
 
   unload(id: number): void {
@@ -84,7 +88,7 @@ export class Executor {
 
   run(message: RunMessage, post: PostResults): void {
     const { count, refs } = message;
-    const { ops, args, bigArgs } = this.runSlots[message.slot]!;
+    const { ops, args, bigArgs, limits } = this.runSlots[message.slot]!;
     let out = this.resultArrays(count);
     let { status, values, bigValues, times } = out;
     let outRefs: unknown[] = [];
@@ -97,6 +101,7 @@ export class Executor {
     let refPos = 0;
     let runtime: ModuleRuntime | undefined;
     let runtimeId = -1;
+    let resetAfterPost: ModuleRuntime | undefined;
     const callArgs = this.scratch;
 
     for (let i = 0; i < count; i++) {
@@ -129,6 +134,16 @@ export class Executor {
       } else {
         for (let a = 0; a < arity; a++)
           callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];
+        if (runtime.budget !== undefined) {
+          const budget = this.meter.begin(
+            this.started & 0x7fffffff,
+            start,
+            limits[2 * i] as number,
+            limits[2 * i + 1] as number,
+          );
+          if (budget >= 0) runtime.budget.value = budget;
+          if (runtime.refused!.value !== 0) runtime.refused!.value = 0;
+        }
         try {
           while (refs !== null && refs[refPos] === i) {
             const slot = refs[refPos + 1] as number;
@@ -177,8 +192,14 @@ export class Executor {
         } catch (error) {
           while (refs !== null && refs[refPos] === i) refPos += 3;
           fault = classify(error, runtime);
-          this.reset(runtime);
+          // Before the new instance's start function can call the check.
+          this.meter.end();
+          // When the last task of a message was stopped (an interrupt), its instance is made again
+          // once its result is sent: its caller hears of it without waiting for that.
+          if (i + 1 === count && error instanceof TaskInterrupt) resetAfterPost = runtime;
+          else this.reset(runtime);
         }
+        this.meter.end();
       }
       argPos += arity;
       const end = performance.now();
@@ -203,6 +224,7 @@ export class Executor {
       }
     }
     post(this.results(count - first, out, outRefs), transfer);
+    if (resetAfterPost !== undefined) this.reset(resetAfterPost);
   }
 
   /** Reads new cancellations from the status block; true if task `seq` is one of them. */

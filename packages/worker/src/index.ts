@@ -21,6 +21,7 @@ export {
   type WorkerInit,
 } from './protocol';
 export type { CreateHostImports, HostImportContext } from './module-runtime';
+export { Instrumentation } from './meter';
 
 /** Absolute path of the script a pool starts in each worker thread. */
 export const workerScriptPath: string = require.resolve('@wasmpool/worker/thread');

@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { Instrumentation, type TaskMeter } from './meter';
 import type { FunctionSignature, ModuleLoad } from './protocol';
 
 const PAGE = 65536;
@@ -47,8 +48,15 @@ export class ModuleRuntime {
   dealloc: WasmFunction | undefined;
   /** The last memory size reported to the pool. */
   reportedBytes = -1;
+  /** Instrumented modules (sandbox): their checkpoint budget and refused-grow flag. */
+  budget: WebAssembly.Global | undefined;
+  refused: WebAssembly.Global | undefined;
 
-  private constructor(load: ModuleLoad, hostImports: CreateHostImports | undefined) {
+  private constructor(
+    load: ModuleLoad,
+    hostImports: CreateHostImports | undefined,
+    private readonly meter: TaskMeter | undefined,
+  ) {
     this.load = load;
     this.id = load.id;
     this.name = load.name;
@@ -57,9 +65,9 @@ export class ModuleRuntime {
     this.hostImports = hostImports;
   }
 
-  static async create(load: ModuleLoad): Promise<ModuleRuntime> {
+  static async create(load: ModuleLoad, meter?: TaskMeter): Promise<ModuleRuntime> {
     const hostImports = load.hostImports === undefined ? undefined : await loadHostImports(load.hostImports);
-    const runtime = new ModuleRuntime(load, hostImports);
+    const runtime = new ModuleRuntime(load, hostImports, meter);
     runtime.instantiate();
     return runtime;
   }
@@ -73,15 +81,14 @@ export class ModuleRuntime {
   }
 
   /**
-   * True when memory is at its cap or within 1/16 of it: a failure now is taken for a failed
-   * allocation, since allocators grow memory in steps and trap (`unreachable`) when `memory.grow`
-   * returns -1.
+   * Whether a grow was refused during the current task: an instrumented module flags every
+   * `memory.grow`/`table.grow` that returned -1. A module given compiled cannot be instrumented:
+   * for it, only a memory at its cap counts as a refused grow.
    */
-  nearMemoryLimit(): boolean {
+  growRefused(): boolean {
+    if (this.refused !== undefined) return this.refused.value !== 0;
     const memory = this.memoryObject;
-    if (memory === undefined) return false;
-    const limit = this.maxPages * PAGE;
-    return memory.buffer.byteLength >= limit - Math.max(PAGE, limit / 16);
+    return memory !== undefined && memory.buffer.byteLength >= this.maxPages * PAGE;
   }
 
   /** Throws the engine's error (LinkError, RuntimeError from a start function) when it fails. */
@@ -105,11 +112,19 @@ export class ModuleRuntime {
         ...imports.env,
       };
     }
+    if (this.load.instrumented) {
+      const check = this.meter?.check ?? (() => 0x7fffffff);
+      imports[Instrumentation.checkModule] = { [Instrumentation.checkName]: check };
+    }
     // Dropping the old memory first lets it be collected before the new one is allocated.
     this.memoryObject = undefined;
     this.functions = [];
     const instance = new WebAssembly.Instance(this.load.module, imports);
     const exports = instance.exports;
+    if (this.load.instrumented) {
+      this.budget = exports[Instrumentation.budgetExport] as WebAssembly.Global;
+      this.refused = exports[Instrumentation.refusedExport] as WebAssembly.Global;
+    }
     this.memoryObject = importedMemory ?? findMemory(exports);
     this.functions = this.load.functions.map(({ name, signature }) => {
       const i64Params = signature.params.map((type) => type === 'i64');

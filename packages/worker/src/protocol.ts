@@ -64,6 +64,12 @@ export interface ModuleLoad {
   /** Index in `functions` of `alloc` / `dealloc`, or -1. */
   alloc: number;
   dealloc: number;
+  /**
+   * The module was rewritten by the pool's instrumenter (sandbox): it imports the meter's check and
+   * exports the budget and refused-grow globals (see meter.ts). Its running tasks can be stopped
+   * without ending the worker, and metered.
+   */
+  instrumented: boolean;
 }
 
 /** Layout of the status block each worker shares with the pool (a SharedArrayBuffer). */
@@ -89,7 +95,12 @@ export const Status = {
   WAITING: 5 + 32 + 1,
   /** Int32 indices (Atomics), one per result slot of the channel: 1 while the slot holds results. */
   RESULT_BUSY: 5 + 32 + 2,
-  BYTES: 4 * (5 + 32 + 2 + 4),
+  /**
+   * Int32 index (Atomics), sandbox: the sequence number of a running task the pool wants stopped;
+   * an instrumented module's next check throws ABORTED (see meter.ts).
+   */
+  INTERRUPT: 5 + 32 + 2 + 4,
+  BYTES: 4 * (5 + 32 + 2 + 4 + 1),
 } as const;
 
 /**
@@ -114,7 +125,8 @@ export const Channel = {
   RESULT_SLOTS: 4,
 } as const;
 
-const RUN_SLOT_BYTES = Channel.SLOT_TASKS * 12 + Channel.SLOT_ARGS * 8;
+// Sandbox: each run slot ends with `limits`, 2 f64 per task (timeout ms, fuel; Infinity for none).
+const RUN_SLOT_BYTES = Channel.SLOT_TASKS * 12 + Channel.SLOT_ARGS * 8 + Channel.SLOT_TASKS * 16;
 const RESULT_SLOT_BYTES = Channel.SLOT_TASKS * 25;
 /** Size of a channel buffer. */
 export const CHANNEL_BYTES = Channel.RUN_SLOTS * RUN_SLOT_BYTES + Channel.RESULT_SLOTS * RESULT_SLOT_BYTES;
@@ -123,13 +135,14 @@ export const CHANNEL_BYTES = Channel.RUN_SLOTS * RUN_SLOT_BYTES + Channel.RESULT
 export function runSlotViews(
   channel: SharedArrayBuffer,
   slot: number,
-): { ops: Int32Array; args: Float64Array; bigArgs: BigInt64Array } {
+): { ops: Int32Array; args: Float64Array; bigArgs: BigInt64Array; limits: Float64Array } {
   const at = slot * RUN_SLOT_BYTES;
   const argsAt = at + Channel.SLOT_TASKS * 12;
   return {
     ops: new Int32Array(channel, at, Channel.SLOT_TASKS * 3),
     args: new Float64Array(channel, argsAt, Channel.SLOT_ARGS),
     bigArgs: new BigInt64Array(channel, argsAt, Channel.SLOT_ARGS),
+    limits: new Float64Array(channel, argsAt + Channel.SLOT_ARGS * 8, Channel.SLOT_TASKS * 2),
   };
 }
 
@@ -164,6 +177,8 @@ export interface WorkerInit {
  * - `ops[3i]` module id, `ops[3i+1]` function index, `ops[3i+2]` OutputKind | (arity << 8);
  * - its wasm arguments are the next `arity` slots of `args` (an f64 slot, or an i64 read
  *   through a BigInt64Array over the same buffer);
+ * - `limits[2i]` its timeout in ms and `limits[2i+1]` its fuel (Infinity: none), used by
+ *   instrumented modules (sandbox);
  * - byte and string arguments come from `refs` as triples (task index, argument slot, data): the data is
  *   copied into the instance's memory and the slot and the next one become (ptr, len). A bigint in
  *   `refs` is an argument of unknown type, passed as it is.

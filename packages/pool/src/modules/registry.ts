@@ -10,6 +10,7 @@ import {
   type ModuleLoad,
 } from '@wasmpool/worker';
 import { inspectCompiledModule, type CompiledModuleFacts } from './compiled-module';
+import { instrumentModule } from './instrument';
 import { WasmPoolError } from '../errors';
 import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from '../options';
 import type { ModuleInfo, ModuleSpec } from '../types';
@@ -192,9 +193,11 @@ export class ModuleRegistry {
     const limited = this.applyMemoryLimit(name, bytes, info, maxPages);
     const importedMemory = this.importedMemoryPlan(name, info, maxPages);
     const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined);
+    // Sandbox: checkpoints (interruption, fuel) and refused-grow flags; see modules/instrument.
+    const instrumented = instrumentModule(name, limited);
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(limited);
+      module = await WebAssembly.compile(instrumented);
     } catch (error) {
       throw new WasmPoolError(
         'INVALID_MODULE',
@@ -214,6 +217,7 @@ export class ModuleRegistry {
         maxPages,
         importsAbort,
         checkMemoryAfterCall: false,
+        instrumented: true,
         ...(importedMemory === undefined ? {} : { importedMemory }),
         ...(hostImports === undefined ? {} : { hostImports }),
       },
@@ -297,6 +301,7 @@ export class ModuleRegistry {
         maxPages,
         importsAbort: importsAbort || facts.importsAbort,
         checkMemoryAfterCall: facts.definedMemoryPages !== undefined,
+        instrumented: false,
         ...(importedMemory === undefined ? {} : { importedMemory }),
         ...(hostImports === undefined ? {} : { hostImports }),
       },

@@ -18,7 +18,7 @@ export class BatchEncoder {
     limit: number,
     target: RunSlot,
   ): { message: RunMessage; entry: PipelineEntry } | undefined {
-    const { ops, args, bigArgs, indices } = target;
+    const { ops, args, bigArgs, limits, indices } = target;
     const blocks: PipelineEntry['blocks'] = [];
     const ends: number[] = [];
     const refs: (number | bigint | Uint8Array | string)[] = [];
@@ -54,6 +54,9 @@ export class BatchEncoder {
         indices[count] = i;
         const timeout = block.timeoutOf(i);
         if (timeout < minTimeoutMs) minTimeoutMs = timeout;
+        // Sandbox: what an instrumented module's meter needs (see @wasmpool/worker meter.ts).
+        limits[2 * count] = timeout;
+        limits[2 * count + 1] = Infinity;
         count++;
       }
       if (count > first) {

@@ -15,6 +15,7 @@ import { ModuleLoader } from '../modules/module-loader';
 import { snapshotPool } from '../stats/snapshot';
 import type { PoolEvents, PoolStats, WasmTask, WorkerExitReason } from '../types';
 import { blockAt, type RunningTask, type WorkerHandle } from './worker-handle';
+import { INTERRUPT_GRACE_MS, interruptible } from './interruption';
 import { Workforce, type WorkforceHost } from './workforce';
 
 /** Messages a worker may have in hand: one running, one waiting, so it never waits for us. */
@@ -279,8 +280,9 @@ export class Scheduler implements WorkforceHost, ResultsHost {
     for (const handle of [...this.workers.handles]) {
       const running = handle.runningTask();
       if (running !== undefined && running.block === block) this.stopAborted(handle, running, message);
-      // Its tasks this worker holds but has not started: skipped there.
-      else handle.cancel(block, undefined);
+      // Its tasks this worker holds but has not started: skipped there (an interrupted worker
+      // carries on with them).
+      handle.cancel(block, undefined);
     }
     for (let index = 0; index < block.size; index++) {
       if (block.states[index] !== TaskState.settled) this.settleFailure(block, index, 'ABORTED', message);
@@ -308,6 +310,17 @@ export class Scheduler implements WorkforceHost, ResultsHost {
 
   private stopAborted(handle: WorkerHandle, running: RunningTask, message: string): void {
     const { block, index } = running;
+    // Sandbox: an instrumented module's task stops at its next check; the worker is ended only if it
+    // still runs that task a grace period later.
+    if (interruptible(block, index) && handle.interrupt(block, index)) {
+      this.settleFailure(block, index, 'ABORTED', message, ranSince(running));
+      setTimeout(() => {
+        const still = handle.runningTask();
+        if (still !== undefined && still.block === block && still.index === index)
+          this.retire(handle, 'aborted');
+      }, INTERRUPT_GRACE_MS).unref();
+      return;
+    }
     this.retire(handle, 'aborted', { block, index, code: 'ABORTED', message, ranMs: ranSince(running) });
   }
 
@@ -318,7 +331,9 @@ export class Scheduler implements WorkforceHost, ResultsHost {
       ...task,
       ranMs,
       code: 'TIMEOUT',
-      message: `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${limit} ms; its worker was replaced`,
+      message: interruptible(task.block, task.index)
+        ? `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${limit} ms, and did not stop; its worker was replaced`
+        : `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${limit} ms; its worker was replaced`,
     });
   }
 

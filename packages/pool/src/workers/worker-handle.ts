@@ -12,6 +12,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from '@wasmpool/worker';
+import { graceMs } from './interruption';
 import type { TaskBlock } from '../tasks/task-block';
 import type { WorkerResourceLimits } from '../types';
 
@@ -36,6 +37,8 @@ export interface RunSlot {
   ops: Int32Array;
   args: Float64Array;
   bigArgs: BigInt64Array;
+  /** Per task: timeout (ms) and fuel, for instrumented modules. */
+  limits: Float64Array;
   indices: Int32Array;
 }
 
@@ -267,6 +270,22 @@ export class WorkerHandle {
     return true;
   }
 
+  /**
+   * Sandbox: asks the worker to stop a task it has started (an instrumented module's next check
+   * throws ABORTED). Returns false if the worker does not hold the task.
+   */
+  interrupt(block: TaskBlock, index: number): boolean {
+    let offset = 0;
+    for (const entry of this.pipeline) {
+      for (let at = entry.next; at < entry.indices.length; at++, offset++) {
+        if (entry.indices[at] !== index || blockAt(entry, at) !== block) continue;
+        Atomics.store(this.state, Status.INTERRUPT, (this.reported + offset + 1) & 0x7fffffff);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The pipeline task `offset` places after the first unreported one. */
   locate(offset: number): { block: TaskBlock; index: number } | undefined {
     for (const entry of this.pipeline) {
@@ -328,7 +347,10 @@ export class WorkerHandle {
     for (const entry of this.pipeline) rest = Math.min(rest, entry.minTimeoutMs);
     const running = this.runningTask();
     if (running !== undefined) {
-      const deadline = running.startedAt + running.block.timeoutOf(running.index);
+      // An instrumented module's task stops itself at its deadline: its worker is ended only if it
+      // has not a grace period later.
+      const deadline =
+        running.startedAt + running.block.timeoutOf(running.index) + graceMs(running.block, running.index);
       if (time >= deadline) {
         this.events.timeout(this, running);
         return;

@@ -10,6 +10,7 @@
  *
  * The import shifts every defined function's index by one; the rewrite renumbers them everywhere.
  */
+import { WasmPoolError } from '../../errors';
 import { InstrumentError } from './bytes';
 import { rewriteModule, type InstrumentOptions } from './module';
 
@@ -27,4 +28,30 @@ export function instrument(
 ): Uint8Array {
   if (bytes.length < 8) throw new InstrumentError('input too short to be a WebAssembly module', 0);
   return rewriteModule(bytes, options);
+}
+
+/**
+ * The registry's entry point: the instrumented copy of a module the engine has validated, or an
+ * INVALID_MODULE error naming the module and what the decoder does not know.
+ */
+export function instrumentModule(name: string, bytes: Uint8Array): Uint8Array {
+  if (!WebAssembly.validate(bytes)) {
+    let reason = 'it is not valid WebAssembly';
+    try {
+      new WebAssembly.Module(bytes);
+    } catch (error) {
+      reason = (error as Error).message;
+    }
+    throw new WasmPoolError('INVALID_MODULE', `module '${name}' does not compile: ${reason}`);
+  }
+  try {
+    return instrument(bytes);
+  } catch (error) {
+    if (!(error instanceof InstrumentError)) throw error;
+    throw new WasmPoolError(
+      'INVALID_MODULE',
+      `module '${name}' cannot be sandboxed: ${error.message} (the pool rewrites every function body to stop and meter tasks, and refuses instructions it does not know)`,
+      { cause: error },
+    );
+  }
 }

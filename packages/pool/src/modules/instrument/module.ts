@@ -4,16 +4,17 @@
  * helpers, and renumbers every function index the added import shifts (code, element segments,
  * global initializers, exports, start, the name section).
  */
+import { Instrumentation } from '@wasmpool/worker';
 import { ByteReader, ByteWriter } from './bytes';
 import { copyLocals, rewriteExpression, type CodeContext } from './code';
 import { isRefType, isValueType } from './opcodes';
 
 /** Import the rewritten module adds: `(import "__wasmpool" "check" (func (result i32)))`. */
-export const CHECK_IMPORT = { module: '__wasmpool', name: 'check' } as const;
+export const CHECK_IMPORT = { module: Instrumentation.checkModule, name: Instrumentation.checkName } as const;
 /** Exported mutable i32 global: units of work left before the next host check. */
-export const BUDGET_EXPORT = '__wasmpool_budget';
+export const BUDGET_EXPORT = Instrumentation.budgetExport;
 /** Exported mutable i32 global: set to 1 when a `memory.grow` or `table.grow` was refused. */
-export const REFUSED_EXPORT = '__wasmpool_refused';
+export const REFUSED_EXPORT = Instrumentation.refusedExport;
 
 export interface InstrumentOptions {
   /** Place checkpoints (interruption, fuel). Without them only grows are rewritten. */
