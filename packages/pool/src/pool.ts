@@ -17,6 +17,7 @@ import type {
   WasmResult,
   WasmTask,
 } from './types';
+import { checkFuel, checkMeterable } from './tasks/fuel';
 import type { Slice } from './tasks/queue';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -114,8 +115,10 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     try {
       if (this.closing !== undefined) throw new WasmPoolError('POOL_CLOSED', 'the pool is closed');
       const timeoutMs = checkRunOptions(options, this.options.taskTimeoutMs);
+      const fuel = checkFuel(options?.fuel, 'fuel', 'INVALID_PARAMS');
       const fn = findFunction(this.registry, task);
       const output = checkTask(task, fn);
+      checkMeterable(fn, fuel);
       const signal = options?.signal;
       if (signal?.aborted) throw new WasmPoolError('ABORTED', abortMessage(signal));
       const scheduler = this.scheduler;
@@ -137,6 +140,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       return new Promise<T>((resolve, reject) => {
         const index = runBlock.add(task, fn, output, resolve as (output: unknown) => void, reject);
         if (timeoutMs !== this.options.taskTimeoutMs) (runBlock.timeouts ??= [])[index] = timeoutMs;
+        if (fuel !== undefined) (runBlock.fuels ??= [])[index] = fuel;
         if (signal !== undefined) {
           const onAbort = (): void => scheduler.abort(runBlock, index, abortMessage(signal));
           signal.addEventListener('abort', onAbort, { once: true });
@@ -165,8 +169,10 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     if (!Array.isArray(tasks))
       return Promise.reject(new WasmPoolError('INVALID_PARAMS', 'runBatch takes an array of tasks'));
     let timeoutMs: number;
+    let fuel: number | undefined;
     try {
       timeoutMs = checkRunOptions(options, this.options.taskTimeoutMs);
+      fuel = checkFuel(options?.fuel, 'fuel', 'INVALID_PARAMS');
       if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') {
         throw new WasmPoolError('INVALID_PARAMS', 'onProgress must be a function');
       }
@@ -188,6 +194,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
         },
         options?.onProgress,
       );
+      block.fuel = fuel;
       if (tasks.length === 0) {
         resolve([]);
         return;
@@ -221,6 +228,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
             lastFn = fn;
           }
           const output = checkTask(task, fn!);
+          checkMeterable(fn!, fuel);
           if (aborted) throw new WasmPoolError('ABORTED', abortMessage(signal!));
           if (room <= 0) {
             throw new WasmPoolError('QUEUE_FULL', `the queue is full (maxQueue ${this.options.maxQueue})`);

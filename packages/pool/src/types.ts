@@ -24,6 +24,11 @@ export interface ModuleSpec {
    * export) is `(context) => WebAssembly.Imports`: host functions this module imports.
    */
   hostImports?: string;
+  /**
+   * Sandbox: the fuel each task of this module gets unless its call gives its own (see
+   * `RunOptions.fuel`). Needs the module's bytes (a compiled module cannot be metered).
+   */
+  fuel?: number;
 }
 
 /** A registered module, as listed by `pool.modules()`. */
@@ -66,6 +71,8 @@ export interface WasmResult<T = unknown> {
   error?: { code: ErrorCode; message: string };
   /** Time spent inside the worker running this task, in milliseconds. */
   executionTimeMs: number;
+  /** Sandbox: the fuel a metered task used (successful or not), when it ran. */
+  fuelUsed?: number;
 }
 
 /** Per-call options of `run()`. */
@@ -74,6 +81,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Wall-clock limit of this task in ms, overriding the pool's `taskTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * Sandbox: a deterministic budget of work for each task of this call (one unit per function
+   * entry and loop iteration), overriding the module's `fuel`. A task that runs out fails with
+   * FUEL_EXHAUSTED; a metered task's result has `fuelUsed`, the same every time.
+   */
+  fuel?: number;
 }
 
 /** Per-call options of `runBatch()`. */

@@ -66,13 +66,14 @@ export class Executor {
         }
       }
     }
-    const buffer = new ArrayBuffer(count * 25);
+    const buffer = new ArrayBuffer(count * 33);
     return {
       slot: -1,
       times: new Float64Array(buffer, 0, count * 2),
       values: new Float64Array(buffer, count * 16, count),
       bigValues: new BigInt64Array(buffer, count * 16, count),
-      status: new Uint8Array(buffer, count * 24, count),
+      fuel: new Float64Array(buffer, count * 24, count),
+      status: new Uint8Array(buffer, count * 32, count),
     };
   }
 
@@ -90,7 +91,7 @@ export class Executor {
     const { count, refs } = message;
     const { ops, args, bigArgs, limits } = this.runSlots[message.slot]!;
     let out = this.resultArrays(count);
-    let { status, values, bigValues, times } = out;
+    let { status, values, bigValues, times, fuel } = out;
     let outRefs: unknown[] = [];
     let transfer: ArrayBuffer[] = [];
     // One clock read per task: a task starts when the previous one ended.
@@ -122,6 +123,7 @@ export class Executor {
       Atomics.store(this.state, Status.STATE, (this.started << 1) | 1);
       times[2 * k] = this.timeOrigin + start;
       let fault: { code: ErrorCode; message: string } | undefined;
+      let fuelUsed = -1;
       if (this.isCancelled(this.started & 0x7fffffff)) {
         fault = { code: 'ABORTED', message: 'the task was aborted before it started' };
         while (refs !== null && refs[refPos] === i) refPos += 3;
@@ -189,9 +191,11 @@ export class Executor {
               break;
           }
           this.releaseInputs(runtime, refs, i);
+          if (this.meter.metered) fuelUsed = this.meter.used(runtime.budget!.value as number);
         } catch (error) {
           while (refs !== null && refs[refPos] === i) refPos += 3;
           fault = classify(error, runtime);
+          if (this.meter.metered) fuelUsed = this.meter.used(runtime.budget!.value as number);
           // Before the new instance's start function can call the check.
           this.meter.end();
           // When the last task of a message was stopped (an interrupt), its instance is made again
@@ -206,6 +210,7 @@ export class Executor {
       clock = end;
       Atomics.store(this.state, Status.STATE, this.started << 1);
       times[2 * k + 1] = end - start;
+      fuel[k] = fuelUsed;
       if (fault !== undefined) {
         status[k] = statusOf(fault.code);
         outRefs.push(fault.message);
@@ -218,7 +223,7 @@ export class Executor {
         first = i + 1;
         clock = flushedAt = performance.now();
         out = this.resultArrays(count - first);
-        ({ status, values, bigValues, times } = out);
+        ({ status, values, bigValues, times, fuel } = out);
         outRefs = [];
         transfer = [];
       }
@@ -265,7 +270,7 @@ export class Executor {
 
   private results(count: number, out: ResultArrays, refs: unknown[]): ResultsMessage {
     const inSlot = out.slot >= 0;
-    const { status, values, times } = out;
+    const { status, values, times, fuel } = out;
     return {
       type: 'results',
       count,
@@ -273,6 +278,7 @@ export class Executor {
       status: inSlot ? null : status.length === count ? status : status.slice(0, count),
       values: inSlot ? null : values.length === count ? values : values.slice(0, count),
       times: inSlot ? null : times.length === count * 2 ? times : times.slice(0, count * 2),
+      fuel: inSlot ? null : fuel.length === count ? fuel : fuel.slice(0, count),
       refs: refs.length === 0 ? null : refs,
       memory: this.memoryChanges(),
       heapBytes: this.sampleHeap(),
@@ -309,6 +315,7 @@ interface ResultArrays {
   values: Float64Array;
   bigValues: BigInt64Array;
   times: Float64Array;
+  fuel: Float64Array;
 }
 
 function call(bound: BoundFunction, a: unknown[], arity: number): unknown {

@@ -70,6 +70,8 @@ export interface ModuleLoad {
    * without ending the worker, and metered.
    */
   instrumented: boolean;
+  /** Sandbox: `ModuleSpec.fuel`, the default fuel of its tasks (read by the pool only). */
+  fuel?: number;
 }
 
 /** Layout of the status block each worker shares with the pool (a SharedArrayBuffer). */
@@ -127,7 +129,8 @@ export const Channel = {
 
 // Sandbox: each run slot ends with `limits`, 2 f64 per task (timeout ms, fuel; Infinity for none).
 const RUN_SLOT_BYTES = Channel.SLOT_TASKS * 12 + Channel.SLOT_ARGS * 8 + Channel.SLOT_TASKS * 16;
-const RESULT_SLOT_BYTES = Channel.SLOT_TASKS * 25;
+// Sandbox: `fuel` (f64 per task) sits between `values` and `status`.
+const RESULT_SLOT_BYTES = Channel.SLOT_TASKS * 33;
 /** Size of a channel buffer. */
 export const CHANNEL_BYTES = Channel.RUN_SLOTS * RUN_SLOT_BYTES + Channel.RESULT_SLOTS * RESULT_SLOT_BYTES;
 
@@ -150,14 +153,21 @@ export function runSlotViews(
 export function resultSlotViews(
   channel: SharedArrayBuffer,
   slot: number,
-): { status: Uint8Array; values: Float64Array; bigValues: BigInt64Array; times: Float64Array } {
+): {
+  status: Uint8Array;
+  values: Float64Array;
+  bigValues: BigInt64Array;
+  times: Float64Array;
+  fuel: Float64Array;
+} {
   const at = Channel.RUN_SLOTS * RUN_SLOT_BYTES + slot * RESULT_SLOT_BYTES;
   const tasks = Channel.SLOT_TASKS;
   return {
     times: new Float64Array(channel, at, tasks * 2),
     values: new Float64Array(channel, at + tasks * 16, tasks),
     bigValues: new BigInt64Array(channel, at + tasks * 16, tasks),
-    status: new Uint8Array(channel, at + tasks * 24, tasks),
+    fuel: new Float64Array(channel, at + tasks * 24, tasks),
+    status: new Uint8Array(channel, at + tasks * 32, tasks),
   };
 }
 
@@ -209,7 +219,8 @@ export type ToWorker = RunMessage | LoadMessage | UnloadMessage;
  *   string in `refs`;
  * - `values`: the numeric result (f64, or i64 through a BigInt64Array view);
  * - non-numeric outputs (bytes, strings, parsed JSON, arrays) are the next entries of `refs`;
- * - `times[2i]` absolute start time (ms since the epoch), `times[2i+1]` execution time in ms.
+ * - `times[2i]` absolute start time (ms since the epoch), `times[2i+1]` execution time in ms;
+ * - `fuel[i]` (sandbox): the fuel a metered task used, -1 for a task that was not metered.
  */
 export interface ResultsMessage {
   type: 'results';
@@ -219,6 +230,7 @@ export interface ResultsMessage {
   status: Uint8Array | null;
   values: Float64Array | null;
   times: Float64Array | null;
+  fuel: Float64Array | null;
   refs: unknown[] | null;
   /** Linear memory per module id, as [id, bytes, id, bytes, ...], when it changed. */
   memory: Float64Array | null;

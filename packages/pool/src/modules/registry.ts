@@ -11,6 +11,7 @@ import {
 } from '@wasmpool/worker';
 import { inspectCompiledModule, type CompiledModuleFacts } from './compiled-module';
 import { instrumentModule } from './instrument';
+import { checkFuel } from '../tasks/fuel';
 import { WasmPoolError } from '../errors';
 import { MAX_MEMORY_LIMIT_MB, MIN_MEMORY_LIMIT_MB } from '../options';
 import type { ModuleInfo, ModuleSpec } from '../types';
@@ -170,7 +171,14 @@ export class ModuleRegistry {
       throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.hostImports: no file at ${hostImports}`);
     }
     const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
+    const fuel = checkFuel(spec.fuel, `modules.${name}.fuel`, 'INVALID_CONFIG');
     if (spec.source instanceof WebAssembly.Module) {
+      if (fuel !== undefined) {
+        throw new WasmPoolError(
+          'INVALID_CONFIG',
+          `modules.${name}.fuel needs the module's bytes: a compiled module cannot be metered`,
+        );
+      }
       return this.prepareCompiled(name, spec, spec.source, memoryLimitMb, maxPages, hostImports);
     }
     const bytes = await readSource(name, spec.source);
@@ -218,6 +226,7 @@ export class ModuleRegistry {
         importsAbort,
         checkMemoryAfterCall: false,
         instrumented: true,
+        ...(fuel === undefined ? {} : { fuel }),
         ...(importedMemory === undefined ? {} : { importedMemory }),
         ...(hostImports === undefined ? {} : { hostImports }),
       },

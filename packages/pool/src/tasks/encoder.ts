@@ -56,7 +56,7 @@ export class BatchEncoder {
         if (timeout < minTimeoutMs) minTimeoutMs = timeout;
         // Sandbox: what an instrumented module's meter needs (see @wasmpool/worker meter.ts).
         limits[2 * count] = timeout;
-        limits[2 * count + 1] = Infinity;
+        limits[2 * count + 1] = block.fuelOf(i);
         count++;
       }
       if (count > first) {

@@ -64,7 +64,7 @@ class FunctionTally {
 export function settleResults(host: ResultsHost, handle: WorkerHandle, message: ResultsMessage): void {
   const { count, refs } = message;
   const views = handle.resultViews(message);
-  const { status, values, bigValues, times } = views;
+  const { status, values, bigValues, times, fuel } = views;
   const listening = host.emitter.listenerCount('taskComplete') > 0;
   const stats = host.stats;
   const tally = new FunctionTally(host.modules);
@@ -79,7 +79,8 @@ export function settleResults(host: ResultsHost, handle: WorkerHandle, message: 
     while (entry.next < indices.length && k < count) {
       while (entry.next >= (ends[run] as number)) run++;
       const block = blocks[run] as TaskBlock;
-      if (!listening && block instanceof BatchBlock) {
+      // Metered tasks (sandbox) report fuelUsed: the general path.
+      if (!listening && block instanceof BatchBlock && !metered(block, indices[entry.next] as number)) {
         // The hot path of big batches: a run of successful numeric results in one loop.
         const taskFn = block.fns[indices[entry.next] as number];
         const end = Math.min(ends[run] as number, entry.next + count - k);
@@ -103,6 +104,7 @@ export function settleResults(host: ResultsHost, handle: WorkerHandle, message: 
       const startedAt = times[2 * k] as number;
       const executionTimeMs = times[2 * k + 1] as number;
       const kind = block.outputs[index];
+      const fuelUsed = fuel[k] as number;
       let output: unknown;
       let error: string | undefined;
       if (taskStatus !== 0) error = refs![refPos++] as string;
@@ -120,15 +122,39 @@ export function settleResults(host: ResultsHost, handle: WorkerHandle, message: 
         tally.add(taskFn, 1, 1, executionTimeMs);
         stats.recordSuccess(executionTimeMs, waitTimeMs);
         block.succeed(index, output, executionTimeMs);
-        if (listening) emitTaskComplete(host.emitter, block, index, waitTimeMs, executionTimeMs, output);
+        if (fuelUsed >= 0) withFuel(block, index, fuelUsed);
+        if (listening) {
+          emitTaskComplete(
+            host.emitter,
+            block,
+            index,
+            waitTimeMs,
+            executionTimeMs,
+            output,
+            undefined,
+            undefined,
+            fuelUsed,
+          );
+        }
       } else {
         tally.add(taskFn, 1, 0, executionTimeMs);
         const code = codeOfStatus(taskStatus);
         stats.recordFailure(code, executionTimeMs, waitTimeMs, true);
         taskFn.version.failed++;
         block.fail(index, code, error, executionTimeMs);
+        if (fuelUsed >= 0) withFuel(block, index, fuelUsed);
         if (listening) {
-          emitTaskComplete(host.emitter, block, index, waitTimeMs, executionTimeMs, undefined, code, error);
+          emitTaskComplete(
+            host.emitter,
+            block,
+            index,
+            waitTimeMs,
+            executionTimeMs,
+            undefined,
+            code,
+            error,
+            fuelUsed,
+          );
         }
       }
       if (block !== flushed) {
@@ -140,4 +166,17 @@ export function settleResults(host: ResultsHost, handle: WorkerHandle, message: 
   }
   tally.apply();
   flushed?.flush();
+}
+
+/** Sandbox: whether the task is metered (its result carries fuelUsed). */
+function metered(block: TaskBlock, index: number): boolean {
+  return block.fuelOf(index) !== Infinity;
+}
+
+/** Sandbox: adds fuelUsed to a batch task's result (run() resolves the output alone). */
+function withFuel(block: TaskBlock, index: number, fuelUsed: number): void {
+  if (block instanceof BatchBlock) {
+    const result = block.results[index];
+    if (result !== undefined) result.fuelUsed = fuelUsed;
+  }
 }

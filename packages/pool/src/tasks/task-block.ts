@@ -41,6 +41,9 @@ export abstract class TaskBlock {
   states: Uint8Array;
   /** Per-task timeouts, where a task has its own. */
   timeouts: number[] | undefined;
+  /** Sandbox: the call's fuel (runBatch), or per task (run), where given; see tasks/fuel.ts. */
+  fuel: number | undefined;
+  fuels: number[] | undefined;
   /** performance.now() when the block was accepted. */
   readonly acceptedAt = performance.now();
   unsettled = 0;
@@ -63,6 +66,11 @@ export abstract class TaskBlock {
 
   timeoutOf(index: number): number {
     return this.timeouts?.[index] ?? this.timeoutMs;
+  }
+
+  /** The task's fuel: its call's, else its module's; Infinity when it is not metered. */
+  fuelOf(index: number): number {
+    return this.fuels?.[index] ?? this.fuel ?? this.fns[index]?.version.load.fuel ?? Infinity;
   }
 
   /** Reports what `succeed()` and `fail()` delivered since the last call (batch progress). */

@@ -13,6 +13,8 @@ export function emitTaskComplete(
   output: unknown,
   code?: ErrorCode,
   message?: string,
+  /** Sandbox: fuel a metered task used; -1 or undefined otherwise. */
+  fuelUsed?: number,
 ): void {
   const result: WasmResult =
     code === undefined
@@ -23,6 +25,7 @@ export function emitTaskComplete(
           error: { code, message: message ?? '' },
           executionTimeMs,
         };
+  if (fuelUsed !== undefined && fuelUsed >= 0) result.fuelUsed = fuelUsed;
   const fn = block.fns[index];
   emitter.emit('taskComplete', result, {
     module: fn?.version.name ?? String(block.tasks[index]?.module),

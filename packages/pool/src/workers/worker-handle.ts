@@ -48,6 +48,8 @@ export interface ResultViews {
   values: Float64Array;
   bigValues: BigInt64Array;
   times: Float64Array;
+  /** Sandbox: fuel used per task, -1 when not metered. */
+  fuel: Float64Array;
 }
 
 /** Where the task a worker runs now sits. */
@@ -197,6 +199,7 @@ export class WorkerHandle {
       values,
       bigValues: new BigInt64Array(values.buffer, values.byteOffset, values.length),
       times: message.times!,
+      fuel: message.fuel!,
     };
   }
 
