@@ -10,6 +10,7 @@ export const EVENT_METRIC_NAMES = [
   'task_duration_seconds',
   'task_wait_seconds',
   'worker_restarts_total',
+  'fuel_consumed_total',
 ] as const;
 
 interface Incrementer {
@@ -30,6 +31,8 @@ interface ModuleSeries {
   wait: HistogramSeries;
   /** By error code; `''` for success. */
   tallies: Map<string, Tally>;
+  /** Fuel used by the module's metered tasks, not yet added to the counter (sandbox). */
+  fuel: Tally | undefined;
 }
 
 /** Settings of {@link TaskMetrics}. */
@@ -55,6 +58,7 @@ export class TaskMetrics {
   private readonly duration: BucketHistogram;
   private readonly wait: BucketHistogram;
   private readonly restarts: Counter<string>;
+  private readonly fuel: Counter<string>;
   private readonly series = new Map<string, ModuleSeries>();
   private readonly tallies: Tally[] = [];
   private readonly restartChildren = new Map<string, Incrementer>();
@@ -100,6 +104,21 @@ export class TaskMetrics {
       registers,
     });
     for (const reason of RESTART_REASONS) this.restartChild(reason);
+    const series = this.series;
+    this.fuel = new Counter({
+      name: `${prefix}fuel_consumed_total`,
+      help: 'Fuel used by metered tasks (one unit per function entry and loop iteration), by module.',
+      labelNames: ['module'],
+      registers,
+      collect() {
+        for (const { fuel } of series.values()) {
+          if (fuel !== undefined && fuel.pending > 0) {
+            fuel.child.inc(fuel.pending);
+            fuel.pending = 0;
+          }
+        }
+      },
+    });
   }
 
   /** Listener of `taskComplete`. */
@@ -108,6 +127,10 @@ export class TaskMetrics {
     const series = this.series.get(info.module) ?? this.newSeries(info.module, code);
     const tally = series.tallies.get(code) ?? this.newTally(series, result.success, code);
     tally.pending++;
+    const fuelUsed = result.fuelUsed;
+    if (fuelUsed !== undefined && fuelUsed > 0) {
+      (series.fuel ??= { pending: 0, child: this.fuel.labels(series.label) }).pending += fuelUsed;
+    }
     // A task refused at submission settles with both times exactly 0 (pool contract): it never
     // entered the queue, so it is counted above but kept out of the latency histograms.
     const executionTimeMs = result.executionTimeMs;
@@ -150,6 +173,7 @@ export class TaskMetrics {
         duration: this.duration.labels(label),
         wait: this.wait.labels(label),
         tallies: new Map(),
+        fuel: undefined,
       };
       this.series.set(label, series);
     }

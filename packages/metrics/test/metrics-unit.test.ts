@@ -247,6 +247,7 @@ describe('bindPoolMetrics (with a stand-in pool)', () => {
     const m = await expose(metrics.registry);
     const families = [...m.families.values()];
     expect(families.map((f) => [f.name, f.type]).sort()).toEqual([
+      ['wasmpool_fuel_consumed_total', 'counter'],
       ['wasmpool_queue_depth', 'gauge'],
       ['wasmpool_task_duration_seconds', 'histogram'],
       ['wasmpool_task_wait_seconds', 'histogram'],
