@@ -163,13 +163,15 @@ describe('metrics of a real pool, scraped over HTTP', () => {
 
   test('wasmpool_fuel_consumed_total adds up the fuel metered tasks used, by module', async () => {
     const { pool, server } = await start({ minWorkers: 1, maxWorkers: 1 });
-    const tasks = Array.from({ length: 20 }, (_, i) => ({ module: 'math', function: 'fib', params: [i] }));
+    await pool.registerModule('metered', { source: MODULES.math.source, fuel: 1_000_000 });
+    const tasks = Array.from({ length: 20 }, (_, i) => ({ module: 'metered', function: 'fib', params: [i] }));
     const results = await pool.runBatch(tasks, { fuel: 1_000_000 });
     const used = results.reduce((sum, r) => sum + (r.fuelUsed ?? 0), 0);
     expect(used).toBeGreaterThan(20);
-    await pool.runBatch(tasks); // unmetered: no fuel counted
+    // The same tasks on the module registered without fuel: not metered, no fuel counted.
+    await pool.runBatch(tasks.map((task) => ({ ...task, module: 'math' })));
     const m = await scrape(server.url);
-    expect(m.value('wasmpool_fuel_consumed_total', { module: 'math' })).toBe(used);
+    expect(m.value('wasmpool_fuel_consumed_total', { module: 'metered' })).toBe(used);
     expect(m.select('wasmpool_fuel_consumed_total')).toHaveLength(1);
   });
 

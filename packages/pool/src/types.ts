@@ -29,6 +29,12 @@ export interface ModuleSpec {
    * `RunOptions.fuel`). Needs the module's bytes (a compiled module cannot be metered).
    */
   fuel?: number;
+  /**
+   * Sandbox: `false` registers the module as it is, without the checkpoints and grow helpers the
+   * pool adds (default `true`). Its timeouts and aborts then end the worker, it takes no fuel, and
+   * OUT_OF_MEMORY is known only when its memory is at the cap.
+   */
+  instrument?: boolean;
 }
 
 /** A registered module, as listed by `pool.modules()`. */

@@ -1,5 +1,6 @@
-// Issue 12, point 7: deterministic fuel. One unit per function entry and per loop iteration;
-// the same task on the same module always uses the same fuel, on any worker.
+// Issue 12, point 7: deterministic fuel. One unit per loop iteration and per entry into a function
+// that calls others; the same task on the same module always uses the same fuel, on any worker.
+// Metering is compiled in for modules registered with `fuel` (their tasks' default).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WasmPool, type WasmResult, type WasmTask } from '@wasmpool/pool';
@@ -8,22 +9,26 @@ import { fixture, rejectionOf, trackPools } from './helpers';
 const track = trackPools();
 const hostImports = join(__dirname, 'fixtures', 'sandbox-imports.mjs');
 const sandbox = { source: fixture('sandbox'), hostImports };
+/** The same module, metered: its tasks get 1e12 fuel unless their call gives them their own. */
+const metered = { ...sandbox, fuel: 1e12 };
 const count = (n: number): WasmTask => ({ module: 'sandbox', function: 'count', params: [n] });
 const fib = (n: number): WasmTask => ({ module: 'sandbox', function: 'fib', params: [n] });
 
 async function pool(extra: Partial<Parameters<typeof WasmPool.create>[0]> = {}): Promise<WasmPool> {
-  return track(await WasmPool.create({ modules: { sandbox }, minWorkers: 1, maxWorkers: 1, ...extra }));
+  return track(
+    await WasmPool.create({ modules: { sandbox: metered }, minWorkers: 1, maxWorkers: 1, ...extra }),
+  );
 }
 
-test('fuelUsed counts function entries and loop iterations, exactly, across refills', async () => {
+test('fuelUsed counts loop iterations and calls, exactly, across refills', async () => {
   const p = await pool();
-  const results = await p.runBatch([count(0), count(10), count(50_000), count(1_000_000)], { fuel: 1e12 });
-  // count(n): one entry, n + 1 passes through the loop header.
+  const results = await p.runBatch([count(0), count(10), count(50_000), count(1_000_000)]);
+  // count(n): n + 1 passes through the loop header (count calls nothing: no entry unit).
   expect(results.map((r) => [r.output, r.fuelUsed])).toEqual([
-    [0, 2],
-    [10, 12],
-    [50_000, 50_002],
-    [1_000_000, 1_000_002],
+    [0, 1],
+    [10, 11],
+    [50_000, 50_001],
+    [1_000_000, 1_000_001],
   ]);
 });
 
@@ -54,7 +59,7 @@ test('running out fails with FUEL_EXHAUSTED, having used exactly the fuel; the w
     fuelUsed: 500,
   });
   expect(zero).toMatchObject({ success: false, error: { code: 'FUEL_EXHAUSTED' }, fuelUsed: 0 });
-  expect(enough).toMatchObject({ success: true, output: 5, fuelUsed: 7 });
+  expect(enough).toMatchObject({ success: true, output: 5, fuelUsed: 6 });
   const error = await rejectionOf(p.run({ module: 'sandbox', function: 'spin' }, { fuel: 100_000 }));
   expect(error.code).toBe('FUEL_EXHAUSTED');
   expect(exits).toEqual([]);
@@ -65,16 +70,16 @@ test("ModuleSpec.fuel is the default; a call's fuel overrides it; run() resolves
   const completions: WasmResult[] = [];
   p.on('taskComplete', (result) => completions.push(result));
   await expect(p.run(count(50))).resolves.toBe(50);
-  expect(completions.at(-1)).toMatchObject({ success: true, output: 50, fuelUsed: 52 });
+  expect(completions.at(-1)).toMatchObject({ success: true, output: 50, fuelUsed: 51 });
   await expect(rejectionOf(p.run(count(200)))).resolves.toMatchObject({ code: 'FUEL_EXHAUSTED' });
   await expect(p.run(count(200), { fuel: 1000 })).resolves.toBe(200);
-  expect(completions.at(-1)?.fuelUsed).toBe(202);
+  expect(completions.at(-1)?.fuelUsed).toBe(201);
   const [batch] = await p.runBatch([count(3)]);
-  expect(batch).toMatchObject({ output: 3, fuelUsed: 5 });
+  expect(batch).toMatchObject({ output: 3, fuelUsed: 4 });
 });
 
-test('unmetered tasks have no fuelUsed and no fuel limit', async () => {
-  const p = await pool();
+test('a module registered without fuel is not metered: no fuelUsed, no limit, no per-call fuel', async () => {
+  const p = await pool({ modules: { sandbox } });
   const completions: WasmResult[] = [];
   p.on('taskComplete', (result) => completions.push(result));
   const [result] = await p.runBatch([count(100_000)]);
@@ -85,6 +90,10 @@ test('unmetered tasks have no fuelUsed and no fuel limit', async () => {
     executionTimeMs: expect.any(Number),
   });
   expect(completions[0]).not.toHaveProperty('fuelUsed');
+  await expect(rejectionOf(p.run(count(1), { fuel: 10 }))).resolves.toMatchObject({
+    code: 'INVALID_PARAMS',
+    message: expect.stringMatching(/is not metered: register it with fuel/),
+  });
 });
 
 test('bad fuel is refused: INVALID_PARAMS per call, INVALID_CONFIG per module; compiled modules cannot be metered', async () => {
@@ -103,6 +112,9 @@ test('bad fuel is refused: INVALID_PARAMS per call, INVALID_CONFIG per module; c
   });
   const compiled = new WebAssembly.Module(readFileSync(fixture('faults')));
   await expect(p.registerModule('compiled', { source: compiled, fuel: 10 })).rejects.toMatchObject({
+    code: 'INVALID_CONFIG',
+  });
+  await expect(p.registerModule('plain', { ...sandbox, fuel: 10, instrument: false })).rejects.toMatchObject({
     code: 'INVALID_CONFIG',
   });
   await p.registerModule('compiled', { source: compiled });

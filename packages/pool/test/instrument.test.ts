@@ -112,43 +112,67 @@ describe('instrument: every binary at hand', () => {
 describe('instrument: same results', () => {
   const features = readFileSync(join(FIXTURES, 'instrument-features.wasm'));
 
-  it('computes what the original computes, every instruction family', () => {
-    const original = new WebAssembly.Instance(new WebAssembly.Module(features)).exports;
-    const rewritten = instantiate(instrument(new Uint8Array(features)), {}, 7);
-    const calls: [string, unknown[]][] = [
-      ['fact', [20n]],
-      ['indirect', [0, 5]],
-      ['indirect', [1, 5]],
-      ['loops', [1000]],
-      ['numeric', [1e12]],
-      ['numeric', [-3.7]],
-      ['bulk', []],
-      ['simd', [3, 7]],
-      ['atomics', [12]],
-      ['exceptions', [41]],
-      ['select_typed', [0]],
-      ['select_typed', [1]],
-      ['ref_func', []],
-      ['grow', [1]],
-      ['grow', [5]],
-    ];
-    for (const [name, args] of calls) {
-      const f = (exports: WebAssembly.Exports): unknown =>
-        (exports[name] as (...a: unknown[]) => unknown)(...args);
-      expect([name, f(rewritten.exports)]).toEqual([name, f(original)]);
-    }
-    // A slice of 7 units across 1000 loop iterations and tail calls means many checks.
-    expect(rewritten.checks()).toBeGreaterThan(100);
-  });
+  it.each(['interruptible', 'metered'] as const)(
+    '%s: computes what the original computes, every instruction family',
+    (mode) => {
+      const original = new WebAssembly.Instance(new WebAssembly.Module(features)).exports;
+      const rewritten = instantiate(instrument(new Uint8Array(features), { mode }), {}, 7);
+      const calls: [string, unknown[]][] = [
+        ['fact', [20n]],
+        ['indirect', [0, 5]],
+        ['indirect', [1, 5]],
+        ['loops', [1000]],
+        ['numeric', [1e12]],
+        ['numeric', [-3.7]],
+        ['bulk', []],
+        ['simd', [3, 7]],
+        ['atomics', [12]],
+        ['exceptions', [41]],
+        ['select_typed', [0]],
+        ['select_typed', [1]],
+        ['ref_func', []],
+        ['grow', [1]],
+        ['grow', [5]],
+      ];
+      for (const [name, args] of calls) {
+        const f = (exports: WebAssembly.Exports): unknown =>
+          (exports[name] as (...a: unknown[]) => unknown)(...args);
+        expect([name, f(rewritten.exports)]).toEqual([name, f(original)]);
+      }
+      // A slice of 7 units across 1000 loop iterations and tail calls means many checks.
+      expect(rewritten.checks()).toBeGreaterThan(mode === 'metered' ? 100 : 10);
+    },
+  );
 
-  it('counts one unit per function entry and loop iteration', () => {
-    const { exports, budget } = instantiate(instrument(new Uint8Array(features)), {}, 1_000_000);
+  it('metered: counts one unit per loop iteration and per entry into a function that calls', () => {
+    const { exports, budget } = instantiate(
+      instrument(new Uint8Array(features), { mode: 'metered' }),
+      {},
+      1_000_000,
+    );
     const loops = exports.loops as (n: number) => number;
     loops(0); // the first call asks for a budget
-    const before = budget();
+    let before = budget();
     loops(10);
-    // One function entry, 11 passes through the loop header (the last one leaves).
-    expect(before - budget()).toBe(12);
+    // 11 passes through the loop header; `loops` calls nothing: no entry unit.
+    expect(before - budget()).toBe(11);
+    const fact = exports.fact as (n: bigint) => bigint;
+    before = budget();
+    expect(fact(5n)).toBe(120n);
+    // fact calls fact_acc (1 entry), which tail-calls itself 4 times (5 entries): 6 units.
+    expect(before - budget()).toBe(6);
+  });
+
+  it('interruptible: loops claim units 100 at a time, never fewer than they run', () => {
+    const { exports, budget } = instantiate(instrument(new Uint8Array(features)), {}, 1_000_000);
+    const loops = exports.loops as (n: number) => number;
+    loops(0);
+    let before = budget();
+    loops(10); // 11 iterations: one claim
+    expect(before - budget()).toBe(100);
+    before = budget();
+    loops(250); // 251 iterations: three claims
+    expect(before - budget()).toBe(300);
   });
 
   it('records a grow refused by the declared maximum, and not a granted one', () => {
@@ -280,12 +304,7 @@ describe('instrument: stopping code', () => {
 
   it('without checkpoints, rewrites only the grows', () => {
     const bytes = wat('(module (func (export "spin") (param i32) (loop $l (br_if $l (local.get 0)))))');
-    const { exports, checks } = instantiate(
-      instrument(bytes, { checkpoints: false }),
-      {},
-      1,
-      () => new Stop('x'),
-    );
+    const { exports, checks } = instantiate(instrument(bytes, { mode: 'none' }), {}, 1, () => new Stop('x'));
     (exports.spin as (n: number) => void)(0);
     expect(checks()).toBe(0);
   });

@@ -18,11 +18,18 @@ export const Instrumentation = {
 } as const;
 
 /**
- * Checkpoints between two looks at the clock and the status block. A checkpoint is a function
- * entry or a loop iteration: a few ns in a tight loop, so a running task notices its deadline
- * within tens of µs, while the host call (~0.1 µs) costs under 0.1 %.
+ * Units of work between two looks at the clock and the status block, for a metered task. A unit is
+ * a loop iteration or an entry into a function that calls others: a few ns at least, so a running
+ * task notices its deadline within tens of µs, while the host call (~0.1 µs) costs under 0.1 %.
  */
 export const SLICE = 10_000;
+/**
+ * The same for a task that is not metered: its module claims loop iterations 100 at a time (see the
+ * pool's instrument/code.ts), so a function whose loops run a few times claims far more than it uses
+ * and a larger slice keeps the host calls rare. 100,000 units are still well under a millisecond of
+ * the tightest loop.
+ */
+export const UNMETERED_SLICE = 100_000;
 
 /** Why a running task was stopped from inside; thrown through the wasm frames to the executor. */
 export class TaskInterrupt extends Error {
@@ -107,7 +114,7 @@ export class TaskMeter {
         return slice;
       }
     }
-    return SLICE;
+    return UNMETERED_SLICE;
   };
 
   private stop(code: TaskInterrupt['code'], message: string): never {

@@ -172,6 +172,13 @@ export class ModuleRegistry {
     }
     const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
     const fuel = checkFuel(spec.fuel, `modules.${name}.fuel`, 'INVALID_CONFIG');
+    const instrument = spec.instrument ?? true;
+    if (typeof instrument !== 'boolean') {
+      throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.instrument must be true or false`);
+    }
+    if (fuel !== undefined && !instrument) {
+      throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.fuel needs instrument: true`);
+    }
     if (spec.source instanceof WebAssembly.Module) {
       if (fuel !== undefined) {
         throw new WasmPoolError(
@@ -202,10 +209,13 @@ export class ModuleRegistry {
     const importedMemory = this.importedMemoryPlan(name, info, maxPages);
     const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined);
     // Sandbox: checkpoints (interruption, fuel) and refused-grow flags; see modules/instrument.
-    const instrumented = instrumentModule(name, limited);
+    // Metered checkpoints (exact fuel) only for a module with fuel: they cost hot loops far more.
+    const code = instrument
+      ? instrumentModule(name, limited, fuel === undefined ? 'interruptible' : 'metered')
+      : limited;
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(instrumented);
+      module = await WebAssembly.compile(code);
     } catch (error) {
       throw new WasmPoolError(
         'INVALID_MODULE',
@@ -225,7 +235,7 @@ export class ModuleRegistry {
         maxPages,
         importsAbort,
         checkMemoryAfterCall: false,
-        instrumented: true,
+        instrumented: instrument,
         ...(fuel === undefined ? {} : { fuel }),
         ...(importedMemory === undefined ? {} : { importedMemory }),
         ...(hostImports === undefined ? {} : { hostImports }),

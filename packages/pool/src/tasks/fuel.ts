@@ -19,12 +19,15 @@ export function checkFuel(value: unknown, where: string, code: ErrorCode): numbe
   return value;
 }
 
-/** Refuses fuel for a function whose module could not be instrumented (given compiled). */
+/**
+ * Refuses fuel for a function whose module is not metered: metering is compiled in when the module
+ * is registered with `fuel` (exact counting costs hot loops too much to be the default).
+ */
 export function checkMeterable(fn: FunctionRef, fuel: number | undefined): void {
-  if (fuel !== undefined && !fn.version.load.instrumented) {
+  if (fuel !== undefined && fn.version.load.fuel === undefined) {
     throw new WasmPoolError(
       'INVALID_PARAMS',
-      `module '${fn.version.name}' was given compiled and cannot be metered: give its bytes to use fuel`,
+      `module '${fn.version.name}' is not metered: register it with fuel (its tasks' default) to give tasks fuel`,
     );
   }
 }

@@ -12,10 +12,12 @@
  */
 import { WasmPoolError } from '../../errors';
 import { InstrumentError } from './bytes';
+import type { CheckpointMode } from './code';
 import { rewriteModule, type InstrumentOptions } from './module';
 
 export { InstrumentError } from './bytes';
 export { BUDGET_EXPORT, CHECK_IMPORT, REFUSED_EXPORT, type InstrumentOptions } from './module';
+export { LOOP_CHUNK, type CheckpointMode } from './code';
 
 /**
  * Returns the instrumented copy of a module. The input must be a module the engine validates (the
@@ -24,7 +26,7 @@ export { BUDGET_EXPORT, CHECK_IMPORT, REFUSED_EXPORT, type InstrumentOptions } f
  */
 export function instrument(
   bytes: Uint8Array,
-  options: InstrumentOptions = { checkpoints: true },
+  options: InstrumentOptions = { mode: 'interruptible' },
 ): Uint8Array {
   if (bytes.length < 8) throw new InstrumentError('input too short to be a WebAssembly module', 0);
   return rewriteModule(bytes, options);
@@ -34,7 +36,7 @@ export function instrument(
  * The registry's entry point: the instrumented copy of a module the engine has validated, or an
  * INVALID_MODULE error naming the module and what the decoder does not know.
  */
-export function instrumentModule(name: string, bytes: Uint8Array): Uint8Array {
+export function instrumentModule(name: string, bytes: Uint8Array, mode: CheckpointMode): Uint8Array {
   if (!WebAssembly.validate(bytes)) {
     let reason = 'it is not valid WebAssembly';
     try {
@@ -45,7 +47,7 @@ export function instrumentModule(name: string, bytes: Uint8Array): Uint8Array {
     throw new WasmPoolError('INVALID_MODULE', `module '${name}' does not compile: ${reason}`);
   }
   try {
-    return instrument(bytes);
+    return instrument(bytes, { mode });
   } catch (error) {
     if (!(error instanceof InstrumentError)) throw error;
     throw new WasmPoolError(

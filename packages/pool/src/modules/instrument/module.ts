@@ -6,7 +6,14 @@
  */
 import { Instrumentation } from '@wasmpool/worker';
 import { ByteReader, ByteWriter } from './bytes';
-import { copyLocals, rewriteExpression, type CodeContext } from './code';
+import {
+  checkpoint,
+  claimBody,
+  readLocals,
+  rewriteExpression,
+  type CheckpointMode,
+  type CodeContext,
+} from './code';
 import { isRefType, isValueType } from './opcodes';
 
 /** Import the rewritten module adds: `(import "__wasmpool" "check" (func (result i32)))`. */
@@ -17,8 +24,8 @@ export const BUDGET_EXPORT = Instrumentation.budgetExport;
 export const REFUSED_EXPORT = Instrumentation.refusedExport;
 
 export interface InstrumentOptions {
-  /** Place checkpoints (interruption, fuel). Without them only grows are rewritten. */
-  checkpoints: boolean;
+  /** The checkpoints to place (see CheckpointMode in code.ts); `none` rewrites only the grows. */
+  mode: CheckpointMode;
 }
 
 interface Section {
@@ -46,7 +53,20 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
   const exportNames = new Set<string>();
   const importSection = byId.get(2);
   const types = byId.get(1);
-  if (types !== undefined) typeCount = new ByteReader(types.body).u32();
+  // Parameter counts of the types, and type of each defined function: a function's added local
+  // comes after its params and locals.
+  const typeParams: number[] = [];
+  if (types !== undefined) {
+    const r = reader(types);
+    typeCount = r.u32();
+    for (let n = 0; n < typeCount; n++) {
+      if (r.u8() !== FUNC_TYPE) r.fail('unsupported type form', r.pos - 1);
+      const params = r.u32();
+      for (let p = 0; p < params; p++) valueType(r);
+      for (let results = r.u32(); results > 0; results--) valueType(r);
+      typeParams.push(params);
+    }
+  }
   if (importSection !== undefined) {
     const r = reader(importSection);
     for (let n = r.u32(); n > 0; n--) {
@@ -71,7 +91,12 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
       } else r.fail(`unknown import kind ${kind}`);
     }
   }
-  const definedFuncs = byId.has(3) ? new ByteReader(byId.get(3)!.body).u32() : 0;
+  const funcTypes: number[] = [];
+  if (byId.has(3)) {
+    const r = reader(byId.get(3)!);
+    for (let n = r.u32(); n > 0; n--) funcTypes.push(r.u32());
+  }
+  const definedFuncs = funcTypes.length;
   const tables = byId.get(4);
   if (tables !== undefined) {
     const r = reader(tables);
@@ -104,13 +129,22 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
   // Helpers are appended after the module's functions, in the order they are first needed.
   const helpers: { type: number; body: Uint8Array }[] = [];
   let growMemoryHelper = -1;
+  let claimHelper = -1;
   const growTableHelpers = new Map<number, number>();
   const helperIndex = (): number => importedFuncs + 1 + definedFuncs + helpers.length;
   const ctx: CodeContext = {
     funcIndex,
     budgetGlobal,
     checkFunction,
-    checkpoints: options.checkpoints,
+    mode: options.mode,
+    counterLocal: -1,
+    claimFunction() {
+      if (claimHelper < 0) {
+        claimHelper = helperIndex();
+        helpers.push({ type: checkType, body: claimBody(ctx) });
+      }
+      return claimHelper;
+    },
     growMemory() {
       if (growMemoryHelper < 0) {
         growMemoryHelper = helperIndex();
@@ -140,7 +174,7 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
   };
   // Sections the module lacks but the rewrite needs are made where the order of sections puts them.
   const code = byId.get(10);
-  const codeBody = rewriteCode(code, ctx, helpers);
+  const codeBody = rewriteCode(code, ctx, helpers, (n) => typeParams[funcTypes[n] ?? -1]);
   const order = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
   const rank = (id: number): number => order.indexOf(id);
   const missing = [1, 2, 3, 6, 7, 10].filter((id) => !byId.has(id));
@@ -285,6 +319,7 @@ function rewriteCode(
   section: Section | undefined,
   ctx: CodeContext,
   helpers: { body: Uint8Array }[],
+  paramsOf: (defined: number) => number | undefined,
 ): Uint8Array {
   const bodies = new ByteWriter();
   let count = 0;
@@ -296,10 +331,20 @@ function rewriteCode(
       const end = r.pos + size;
       if (end > r.end) r.fail('function body extends past its section', section.at + r.pos);
       const body = new ByteReader(section.body, r.pos, end);
-      const w = new ByteWriter();
-      copyLocals(body, w);
-      rewriteExpression(body, w, ctx, true);
+      const params = paramsOf(n);
+      if (params === undefined) return r.fail(`function body ${n} has no declared type`, section.at + r.pos);
+      const locals = readLocals(body);
+      ctx.counterLocal = params + locals.declared;
+      const expression = new ByteWriter();
+      const { calls, loops } = rewriteExpression(body, expression, ctx);
       if (body.pos !== end) body.fail('function body continues after its end', section.at + body.pos);
+      const w = new ByteWriter();
+      // Interruptible loops count in one more i32 local (zero at entry).
+      const addLocal = loops && ctx.mode === 'interruptible';
+      w.u32(locals.entries + (addLocal ? 1 : 0)).bytes(locals.bytes);
+      if (addLocal) w.u32(1).byte(I32);
+      if (calls && ctx.mode !== 'none') checkpoint(w, ctx);
+      w.bytes(expression.result());
       bodies.sized(w.result());
       r.pos = end;
     }
@@ -325,7 +370,7 @@ function rewriteGlobals(section: Section | undefined, ctx: CodeContext): Uint8Ar
       valueType(r);
       r.u8();
       entries.bytes(section.body.subarray(at, r.pos));
-      rewriteExpression(r, entries, ctx, false);
+      rewriteExpression(r, entries, ctx);
     }
   }
   // The budget starts at 0: the first checkpoint (a start function's too) asks the host.
@@ -379,7 +424,7 @@ function rewriteElements(section: Section, ctx: CodeContext): Uint8Array {
     const expressions = (flags & 4) !== 0;
     if (!passiveOrDeclarative) {
       if (explicitTable) w.u32(r.u32());
-      rewriteExpression(r, w, ctx, false); // offset
+      rewriteExpression(r, w, ctx); // offset
     }
     if (passiveOrDeclarative || explicitTable) {
       const kind = r.u8(); // elemkind (0x00) or reftype
@@ -389,7 +434,7 @@ function rewriteElements(section: Section, ctx: CodeContext): Uint8Array {
     const items = r.u32();
     w.u32(items);
     for (let i = 0; i < items; i++) {
-      if (expressions) rewriteExpression(r, w, ctx, false);
+      if (expressions) rewriteExpression(r, w, ctx);
       else w.u32(ctx.funcIndex(r.u32()));
     }
   }
