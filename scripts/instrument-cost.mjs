@@ -48,7 +48,7 @@ function instantiate(name, mode) {
   }).exports;
 }
 function timeIt(fn, reps) {
-  fn();
+  for (let i = 0; i < reps; i++) fn(); // warm-up: V8 tiers hot functions up from its baseline compiler
   const start = performance.now();
   for (let i = 0; i < reps; i++) fn();
   return (performance.now() - start) / reps;
