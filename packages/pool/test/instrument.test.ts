@@ -5,7 +5,7 @@ import {
   BUDGET_EXPORT,
   CHECK_IMPORT,
   InstrumentError,
-  REFUSED_EXPORT,
+  REFUSED_IMPORT,
   instrument,
 } from '../src/modules/instrument';
 
@@ -71,6 +71,7 @@ function instantiate(
   stop?: () => Error | undefined,
 ): Instrumented {
   let checks = 0;
+  let refused = 0;
   const check = (): number => {
     checks++;
     const error = stop?.();
@@ -79,14 +80,14 @@ function instantiate(
   };
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
     ...imports,
-    [CHECK_IMPORT.module]: { [CHECK_IMPORT.name]: check },
+    [CHECK_IMPORT.module]: { [CHECK_IMPORT.name]: check, [REFUSED_IMPORT.name]: () => refused++ },
   });
   const global = (name: string): WebAssembly.Global => instance.exports[name] as WebAssembly.Global;
   return {
     exports: instance.exports,
     checks: () => checks,
     budget: () => global(BUDGET_EXPORT).value as number,
-    refused: () => global(REFUSED_EXPORT).value as number,
+    refused: () => refused,
   };
 }
 
@@ -105,6 +106,7 @@ describe('instrument: every binary at hand', () => {
       expect(WebAssembly.validate(out)).toBe(true);
       const imports = WebAssembly.Module.imports(new WebAssembly.Module(out));
       expect(imports).toContainEqual({ ...CHECK_IMPORT, kind: 'function' });
+      expect(imports).toContainEqual({ ...REFUSED_IMPORT, kind: 'function' });
     },
   );
 });

@@ -144,7 +144,6 @@ export class Executor {
             limits[2 * i + 1] as number,
           );
           if (budget >= 0) runtime.budget.value = budget;
-          if (runtime.refused!.value !== 0) runtime.refused!.value = 0;
         }
         try {
           while (refs !== null && refs[refPos] === i) {

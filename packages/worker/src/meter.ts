@@ -7,14 +7,15 @@
  */
 import { Status } from './protocol';
 
-/** Import module and name of the check, the exported globals (shared with the pool's instrumenter). */
+/** Names of the imports and the export instrumented modules have (shared with the pool's instrumenter). */
 export const Instrumentation = {
   checkModule: '__wasmpool',
+  /** `() -> i32`: see {@link TaskMeter.check}. */
   checkName: 'check',
-  /** Mutable i32: checkpoints left before the next call to check. */
+  /** `() -> ()`: a memory.grow or table.grow returned -1 (see {@link TaskMeter.refused}). */
+  refusedName: 'refused',
+  /** Mutable i32 global: units of work left before the next call to check. */
   budgetExport: '__wasmpool_budget',
-  /** Mutable i32: 1 once a memory.grow or table.grow returned -1. */
-  refusedExport: '__wasmpool_refused',
 } as const;
 
 /**
@@ -55,6 +56,8 @@ export class TaskMeter {
   private given = 0;
   /** Once a task is stopped, every later check throws again: the module cannot catch its way out. */
   private stopped: TaskInterrupt | undefined;
+  /** A grow was refused during the running task (OUT_OF_MEMORY if it then fails). */
+  growRefused = false;
 
   constructor(private readonly state: Int32Array) {}
 
@@ -69,6 +72,7 @@ export class TaskMeter {
     this.deadline = startedAt + timeoutMs;
     this.fuel = fuel;
     this.stopped = undefined;
+    this.growRefused = false;
     if (fuel === Infinity) return -1;
     this.given = Math.min(SLICE, fuel);
     return this.given;
@@ -89,6 +93,11 @@ export class TaskMeter {
     this.fuel = Infinity;
     this.stopped = undefined;
   }
+
+  /** The imported `refused`: called by an instrumented module's grow helpers when a grow returns -1. */
+  readonly refused = (): void => {
+    this.growRefused = true;
+  };
 
   /** The imported check: the next budget (at least 1), or a throw that stops the task. */
   readonly check = (): number => {

@@ -48,9 +48,8 @@ export class ModuleRuntime {
   dealloc: WasmFunction | undefined;
   /** The last memory size reported to the pool. */
   reportedBytes = -1;
-  /** Instrumented modules (sandbox): their checkpoint budget and refused-grow flag. */
+  /** Instrumented modules (sandbox): their checkpoint budget. */
   budget: WebAssembly.Global | undefined;
-  refused: WebAssembly.Global | undefined;
 
   private constructor(
     load: ModuleLoad,
@@ -86,7 +85,7 @@ export class ModuleRuntime {
    * for it, only a memory at its cap counts as a refused grow.
    */
   growRefused(): boolean {
-    if (this.refused !== undefined) return this.refused.value !== 0;
+    if (this.budget !== undefined) return this.meter?.growRefused === true;
     const memory = this.memoryObject;
     return memory !== undefined && memory.buffer.byteLength >= this.maxPages * PAGE;
   }
@@ -113,8 +112,10 @@ export class ModuleRuntime {
       };
     }
     if (this.load.instrumented) {
-      const check = this.meter?.check ?? (() => 0x7fffffff);
-      imports[Instrumentation.checkModule] = { [Instrumentation.checkName]: check };
+      imports[Instrumentation.checkModule] = {
+        [Instrumentation.checkName]: this.meter?.check ?? (() => 0x7fffffff),
+        [Instrumentation.refusedName]: this.meter?.refused ?? (() => undefined),
+      };
     }
     // Dropping the old memory first lets it be collected before the new one is allocated.
     this.memoryObject = undefined;
@@ -123,7 +124,6 @@ export class ModuleRuntime {
     const exports = instance.exports;
     if (this.load.instrumented) {
       this.budget = exports[Instrumentation.budgetExport] as WebAssembly.Global;
-      this.refused = exports[Instrumentation.refusedExport] as WebAssembly.Global;
     }
     this.memoryObject = importedMemory ?? findMemory(exports);
     this.functions = this.load.functions.map(({ name, signature }) => {
@@ -143,6 +143,7 @@ export class ModuleRuntime {
   dispose(): void {
     this.memoryObject = undefined;
     this.functions = [];
+    this.budget = undefined;
   }
 
   private abort(messagePtr: number, filePtr: number, line: number, column: number): never {

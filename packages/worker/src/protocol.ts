@@ -66,7 +66,7 @@ export interface ModuleLoad {
   dealloc: number;
   /**
    * The module was rewritten by the pool's instrumenter (sandbox): it imports the meter's check and
-   * exports the budget and refused-grow globals (see meter.ts). Its running tasks can be stopped
+   * its refused-grow callback and exports the budget global (see meter.ts). Its running tasks can be stopped
    * without ending the worker, and metered.
    */
   instrumented: boolean;

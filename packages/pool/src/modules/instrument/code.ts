@@ -207,6 +207,7 @@ export function rewriteExpression(
       case 0xfc: {
         const sub = r.u32();
         const imm = sub < MISC.length ? (MISC[sub] as Imm) : Imm.Unknown;
+        if (imm === Imm.Unknown) r.fail(`unknown instruction 0xfc ${sub}`, at);
         if (sub === 15) {
           // table.grow
           flush(at);
@@ -217,14 +218,13 @@ export function rewriteExpression(
         skipImmediates(r, imm, at);
         continue;
       }
-      case 0xfd: {
-        const sub = r.u32();
-        skipImmediates(r, sub < SIMD.length ? (SIMD[sub] as Imm) : Imm.Unknown, at);
-        continue;
-      }
+      case 0xfd:
       case 0xfe: {
         const sub = r.u32();
-        skipImmediates(r, sub < ATOMIC.length ? (ATOMIC[sub] as Imm) : Imm.Unknown, at);
+        const set = op === 0xfd ? SIMD : ATOMIC;
+        const imm = sub < set.length ? (set[sub] as Imm) : Imm.Unknown;
+        if (imm === Imm.Unknown) r.fail(`unknown instruction 0x${op.toString(16)} ${sub}`, at);
+        skipImmediates(r, imm, at);
         continue;
       }
       default:

@@ -2,13 +2,14 @@
  * Instrumentation of a module's code at registration, so that the worker can stop a running task
  * without ending its thread, meter it deterministically, and tell a refused grow from any other trap:
  *
- * - a checkpoint at every function entry and loop header counts one unit of work in an exported
- *   global ({@link BUDGET_EXPORT}); when the count runs out it calls the imported host function
- *   {@link CHECK_IMPORT}, which refills it or throws (deadline passed, task aborted, fuel spent);
- * - every `memory.grow` and `table.grow` goes through a helper that sets the exported global
- *   {@link REFUSED_EXPORT} when the grow returns -1.
+ * - checkpoints at loop headers and at the entry of functions that call others count work against an
+ *   exported global ({@link BUDGET_EXPORT}); when it runs out they call the imported host function
+ *   {@link CHECK_IMPORT}, which refills it or throws (deadline passed, task aborted, fuel spent).
+ *   See code.ts for the two kinds (interruptible, metered);
+ * - every `memory.grow` and `table.grow` goes through a helper that calls the imported host
+ *   function {@link REFUSED_IMPORT} when the grow returns -1.
  *
- * The import shifts every defined function's index by one; the rewrite renumbers them everywhere.
+ * The two imports shift every defined function's index by two; the rewrite renumbers them everywhere.
  */
 import { WasmPoolError } from '../../errors';
 import { InstrumentError } from './bytes';
@@ -16,7 +17,7 @@ import type { CheckpointMode } from './code';
 import { rewriteModule, type InstrumentOptions } from './module';
 
 export { InstrumentError } from './bytes';
-export { BUDGET_EXPORT, CHECK_IMPORT, REFUSED_EXPORT, type InstrumentOptions } from './module';
+export { BUDGET_EXPORT, CHECK_IMPORT, REFUSED_IMPORT, type InstrumentOptions } from './module';
 export { LOOP_CHUNK, type CheckpointMode } from './code';
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Section-level rewrite of a module for {@link instrument}: adds one imported host function (the
- * check), two exported globals (the checkpoint budget and the refused-grow flag) and the grow
+ * check and the refused-grow callback), one exported global (the checkpoint budget) and helpers
  * helpers, and renumbers every function index the added import shifts (code, element segments,
  * global initializers, exports, start, the name section).
  */
@@ -20,8 +20,14 @@ import { isRefType, isValueType } from './opcodes';
 export const CHECK_IMPORT = { module: Instrumentation.checkModule, name: Instrumentation.checkName } as const;
 /** Exported mutable i32 global: units of work left before the next host check. */
 export const BUDGET_EXPORT = Instrumentation.budgetExport;
-/** Exported mutable i32 global: set to 1 when a `memory.grow` or `table.grow` was refused. */
-export const REFUSED_EXPORT = Instrumentation.refusedExport;
+/**
+ * Import the rewritten module adds: `(import "__wasmpool" "refused" (func))`, called when a
+ * `memory.grow` or `table.grow` returns -1 (rare: the worker pays nothing per task for it).
+ */
+export const REFUSED_IMPORT = {
+  module: Instrumentation.checkModule,
+  name: Instrumentation.refusedName,
+} as const;
 
 export interface InstrumentOptions {
   /** The checkpoints to place (see CheckpointMode in code.ts); `none` rewrites only the grows. */
@@ -112,26 +118,27 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
       r.u32();
     }
   }
-  for (const reserved of [BUDGET_EXPORT, REFUSED_EXPORT]) {
-    if (exportNames.has(reserved))
-      throw new ByteReader(bytes).fail(`the export name ${reserved} is reserved`, 0);
+  if (exportNames.has(BUDGET_EXPORT)) {
+    throw new ByteReader(bytes).fail(`the export name ${BUDGET_EXPORT} is reserved`, 0);
   }
 
-  // New types, appended: () -> i32; (i32) -> i32; (funcref, i32) -> i32; (externref, i32) -> i32.
+  // New types, appended: () -> i32; (i32) -> i32; (funcref, i32) -> i32; (externref, i32) -> i32; () -> ().
   const checkType = typeCount;
   const growMemoryType = typeCount + 1;
   const growTableType = (ref: number): number => typeCount + (ref === 0x70 ? 2 : 3);
+  const voidType = typeCount + 4;
+  // The two imports come after the module's own: defined functions move up by two.
   const checkFunction = importedFuncs;
-  const funcIndex = (index: number): number => (index >= importedFuncs ? index + 1 : index);
+  const refusedFunction = importedFuncs + 1;
+  const funcIndex = (index: number): number => (index >= importedFuncs ? index + 2 : index);
   const budgetGlobal = importedGlobals + definedGlobals;
-  const refusedGlobal = budgetGlobal + 1;
 
   // Helpers are appended after the module's functions, in the order they are first needed.
   const helpers: { type: number; body: Uint8Array }[] = [];
   let growMemoryHelper = -1;
   let claimHelper = -1;
   const growTableHelpers = new Map<number, number>();
-  const helperIndex = (): number => importedFuncs + 1 + definedFuncs + helpers.length;
+  const helperIndex = (): number => importedFuncs + 2 + definedFuncs + helpers.length;
   const ctx: CodeContext = {
     funcIndex,
     budgetGlobal,
@@ -149,7 +156,7 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
       if (growMemoryHelper < 0) {
         growMemoryHelper = helperIndex();
         // (param i32) (result i32) (local i32): local.get 0, memory.grow, local.tee 1, flag if -1.
-        helpers.push({ type: growMemoryType, body: growBody([0x20, 0x00, 0x40, 0x00], 1, refusedGlobal) });
+        helpers.push({ type: growMemoryType, body: growBody([0x20, 0x00, 0x40, 0x00], 1, refusedFunction) });
       }
       return growMemoryHelper;
     },
@@ -162,7 +169,7 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
         index = helperIndex();
         growTableHelpers.set(table, index);
         const grow = new ByteWriter().bytes([0x20, 0x00, 0x20, 0x01, 0xfc, 15]).u32(table).result();
-        helpers.push({ type: growTableType(ref), body: growBody(Array.from(grow), 2, refusedGlobal) });
+        helpers.push({ type: growTableType(ref), body: growBody(Array.from(grow), 2, refusedFunction) });
       }
       return index;
     },
@@ -189,9 +196,14 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
       case 1:
         return appendTypes(section);
       case 2:
-        return appendVector(section, (w) => {
-          w.sized(utf8(CHECK_IMPORT.module)).sized(utf8(CHECK_IMPORT.name)).byte(0x00).u32(checkType);
-        });
+        return appendVector(
+          section,
+          (w) => {
+            w.sized(utf8(CHECK_IMPORT.module)).sized(utf8(CHECK_IMPORT.name)).byte(0x00).u32(checkType);
+            w.sized(utf8(REFUSED_IMPORT.module)).sized(utf8(REFUSED_IMPORT.name)).byte(0x00).u32(voidType);
+          },
+          2,
+        );
       case 3:
         return appendVector(
           section,
@@ -203,7 +215,7 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
       case 6:
         return rewriteGlobals(section, ctx);
       case 7:
-        return rewriteExports(section, funcIndex, budgetGlobal, refusedGlobal);
+        return rewriteExports(section, funcIndex, budgetGlobal);
       case 8:
         return new ByteWriter().u32(funcIndex(reader(section!).u32())).result();
       case 9:
@@ -222,8 +234,9 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
         w.byte(FUNC_TYPE).u32(1).byte(I32).u32(1).byte(I32);
         w.byte(FUNC_TYPE).u32(2).byte(0x70).byte(I32).u32(1).byte(I32);
         w.byte(FUNC_TYPE).u32(2).byte(0x6f).byte(I32).u32(1).byte(I32);
+        w.byte(FUNC_TYPE).u32(0).u32(0);
       },
-      4,
+      5,
     );
 
   for (const section of sections) {
@@ -300,8 +313,8 @@ function appendVector(section: Section | undefined, append: (w: ByteWriter) => v
   return w.result();
 }
 
-/** A grow helper's body: `grow` leaves the result; -1 sets the refused flag; the result is returned. */
-function growBody(grow: number[], resultLocal: number, refusedGlobal: number): Uint8Array {
+/** A grow helper's body: `grow` leaves the result; -1 calls the refused import; the result is returned. */
+function growBody(grow: number[], resultLocal: number, refusedFunction: number): Uint8Array {
   const w = new ByteWriter();
   w.u32(1).u32(1).byte(I32); // one i32 local
   w.bytes(grow);
@@ -309,7 +322,7 @@ function growBody(grow: number[], resultLocal: number, refusedGlobal: number): U
   w.byte(0x41).byte(0x7f); // i32.const -1
   w.byte(0x46); // i32.eq
   w.byte(0x04).byte(0x40); // if
-  w.byte(0x41).byte(0x01).byte(0x24).u32(refusedGlobal); // i32.const 1, global.set
+  w.byte(0x10).u32(refusedFunction); // call refused
   w.byte(0x0b); // end
   w.byte(0x20).u32(resultLocal).byte(0x0b); // local.get, end
   return w.result();
@@ -374,9 +387,9 @@ function rewriteGlobals(section: Section | undefined, ctx: CodeContext): Uint8Ar
     }
   }
   // The budget starts at 0: the first checkpoint (a start function's too) asks the host.
-  for (let n = 0; n < 2; n++) entries.byte(I32).byte(0x01).byte(0x41).byte(0x00).byte(0x0b);
+  entries.byte(I32).byte(0x01).byte(0x41).byte(0x00).byte(0x0b);
   return w
-    .u32(count + 2)
+    .u32(count + 1)
     .bytes(entries.result())
     .result();
 }
@@ -385,7 +398,6 @@ function rewriteExports(
   section: Section | undefined,
   funcIndex: (index: number) => number,
   budgetGlobal: number,
-  refusedGlobal: number,
 ): Uint8Array {
   const w = new ByteWriter();
   let count = 0;
@@ -403,9 +415,8 @@ function rewriteExports(
     }
   }
   entries.sized(utf8(BUDGET_EXPORT)).byte(0x03).u32(budgetGlobal);
-  entries.sized(utf8(REFUSED_EXPORT)).byte(0x03).u32(refusedGlobal);
   return w
-    .u32(count + 2)
+    .u32(count + 1)
     .bytes(entries.result())
     .result();
 }

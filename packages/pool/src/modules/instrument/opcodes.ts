@@ -11,25 +11,45 @@ import type { ByteReader } from './bytes';
 
 /** What follows an opcode. */
 export const Imm = {
+  /** Not an instruction the decoder knows: refused. */
   Unknown: 0,
+  /** Nothing. */
   None: 1,
+  /** 0x40, a value type, or a type index (s33). */
   BlockType: 2,
+  /** One u32 index or depth. */
   Index: 3,
+  /** Two u32 indices. */
   Index2: 4,
+  /** A vector of depths, then the default depth. */
   BrTable: 5,
+  /** Alignment and offset (u32 each). */
   MemArg: 6,
+  /** A memory index that must be 0 (memory.size, memory.grow, memory.fill). */
   Memory0: 7,
+  /** A signed LEB128 of 32 bits. */
   I32: 8,
+  /** A signed LEB128 of 64 bits. */
   I64: 9,
+  /** 4 bytes. */
   F32: 10,
+  /** 8 bytes. */
   F64: 11,
+  /** A vector of value types (typed select). */
   SelectTypes: 12,
+  /** A reference type byte (ref.null). */
   RefType: 13,
+  /** An index, then a memory index 0 (memory.init). */
   IndexMemory0: 14,
+  /** Two memory indices 0 (memory.copy). */
   Memory0x2: 15,
+  /** 16 bytes (v128.const, i8x16.shuffle). */
   V128: 16,
+  /** A memory argument and a lane index byte. */
   MemArgLane: 17,
+  /** A lane index byte. */
   Lane: 18,
+  /** A single reserved 0x00 byte (atomic.fence). */
   Zero: 19,
 } as const;
 export type Imm = (typeof Imm)[keyof typeof Imm];
