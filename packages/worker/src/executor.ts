@@ -90,6 +90,7 @@ export class Executor {
   run(message: RunMessage, post: PostResults): void {
     const { count, refs } = message;
     const { ops, args, bigArgs, limits } = this.runSlots[message.slot]!;
+    this.meter.limits = limits;
     let out = this.resultArrays(count);
     let { status, values, bigValues, times, fuel } = out;
     let outRefs: unknown[] = [];
@@ -136,14 +137,10 @@ export class Executor {
       } else {
         for (let a = 0; a < arity; a++)
           callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];
-        if (runtime.budget !== undefined) {
-          const budget = this.meter.begin(
-            this.started & 0x7fffffff,
-            start,
-            limits[2 * i] as number,
-            limits[2 * i + 1] as number,
-          );
-          if (budget >= 0) runtime.budget.value = budget;
+        this.meter.index = i;
+        const taskFuel = limits[2 * i + 1] as number;
+        if (taskFuel !== Infinity && runtime.budget !== undefined) {
+          runtime.budget.value = this.meter.beginMetered(taskFuel);
         }
         try {
           while (refs !== null && refs[refPos] === i) {
@@ -190,19 +187,18 @@ export class Executor {
               break;
           }
           this.releaseInputs(runtime, refs, i);
-          if (this.meter.metered) fuelUsed = this.meter.used(runtime.budget!.value as number);
+          if (this.meter.metered) fuelUsed = this.meter.endMetered(runtime.budget!.value as number);
         } catch (error) {
           while (refs !== null && refs[refPos] === i) refPos += 3;
           fault = classify(error, runtime);
-          if (this.meter.metered) fuelUsed = this.meter.used(runtime.budget!.value as number);
-          // Before the new instance's start function can call the check.
-          this.meter.end();
+          if (this.meter.metered) fuelUsed = this.meter.endMetered(runtime.budget!.value as number);
+          // Before the new instance's start function can call the check: it is not the task's.
+          this.meter.index = -1;
           // When the last task of a message was stopped (an interrupt), its instance is made again
           // once its result is sent: its caller hears of it without waiting for that.
           if (i + 1 === count && error instanceof TaskInterrupt) resetAfterPost = runtime;
           else this.reset(runtime);
         }
-        this.meter.end();
       }
       argPos += arity;
       const end = performance.now();

@@ -43,90 +43,95 @@ export class TaskInterrupt extends Error {
   }
 }
 
+/**
+ * Reads what it needs of the running task from the status block the executor keeps anyway (its
+ * sequence number and start time) and from the run slot's `limits` (timeout, fuel): an unmetered
+ * task costs the executor one field write (`index`), so tiny tasks stay as fast as before.
+ */
 export class TaskMeter {
-  /** performance.now() at which the running task times out. */
-  private deadline = Infinity;
-  private startedAt = 0;
-  private timeoutMs = Infinity;
-  /** Sequence number of the running task (as the pool counts them), or -1 between tasks. */
-  private seq = -1;
+  /** The `limits` array of the message being run, and the running task's index in it. */
+  limits: Float64Array | undefined;
+  index = -1;
   /** Fuel of the running task, Infinity when it is not metered. */
   private fuel = Infinity;
-  /** Checkpoints handed out to the running task so far (metered tasks). */
+  /** Units handed out to the running metered task so far. */
   private given = 0;
-  /** Once a task is stopped, every later check throws again: the module cannot catch its way out. */
+  /** Once a task is stopped, every later check of it throws again: catch_all cannot keep it. */
   private stopped: TaskInterrupt | undefined;
-  /** A grow was refused during the running task (OUT_OF_MEMORY if it then fails). */
-  growRefused = false;
+  private stoppedSeq = -1;
+  /** Sequence number of the last task during which a grow was refused. */
+  private refusedSeq = -1;
+  private readonly startedAt: Float64Array;
 
-  constructor(private readonly state: Int32Array) {}
-
-  /**
-   * Starts metering a task. Returns the budget its module's global must start with (metered tasks),
-   * or -1: leave the global as it is (an unmetered task only needs the check to come now and then).
-   */
-  begin(seq: number, startedAt: number, timeoutMs: number, fuel: number): number {
-    this.seq = seq;
-    this.startedAt = startedAt;
-    this.timeoutMs = timeoutMs;
-    this.deadline = startedAt + timeoutMs;
-    this.fuel = fuel;
-    this.stopped = undefined;
-    this.growRefused = false;
-    if (fuel === Infinity) return -1;
-    this.given = Math.min(SLICE, fuel);
-    return this.given;
+  constructor(private readonly state: Int32Array) {
+    this.startedAt = new Float64Array(state.buffer, 0, 2);
   }
 
-  /** Fuel the task used, given what is left in its module's budget global. */
-  used(budgetLeft: number): number {
-    return this.given - budgetLeft;
+  /** The running task's sequence number, or -1 between tasks (e.g. while a module is instantiated). */
+  private runningSeq(): number {
+    const state = this.state[Status.STATE] as number;
+    return (state & 1) === 0 ? -1 : state >>> 1;
+  }
+
+  /** Starts metering the running task; returns the budget its module's global must start with. */
+  beginMetered(fuel: number): number {
+    this.fuel = fuel;
+    this.given = Math.min(SLICE, fuel);
+    return this.given;
   }
 
   get metered(): boolean {
     return this.fuel !== Infinity;
   }
 
-  end(): void {
-    this.seq = -1;
-    this.deadline = Infinity;
+  /** Fuel the metered task used, given what is left in its module's budget global; ends metering. */
+  endMetered(budgetLeft: number): number {
     this.fuel = Infinity;
-    this.stopped = undefined;
+    return this.given - budgetLeft;
+  }
+
+  /** Whether a grow was refused during the running task. */
+  get growRefused(): boolean {
+    return this.refusedSeq >= 0 && this.refusedSeq === this.runningSeq();
   }
 
   /** The imported `refused`: called by an instrumented module's grow helpers when a grow returns -1. */
   readonly refused = (): void => {
-    this.growRefused = true;
+    this.refusedSeq = this.runningSeq();
   };
 
   /** The imported check: the next budget (at least 1), or a throw that stops the task. */
   readonly check = (): number => {
-    if (this.stopped !== undefined) throw this.stopped;
-    if (this.seq >= 0) {
-      const now = performance.now();
-      if (now >= this.deadline) {
-        const ranMs = now - this.startedAt;
-        return this.stop(
-          'TIMEOUT',
-          `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${this.timeoutMs} ms; it was stopped and its worker kept`,
-        );
-      }
-      if (Atomics.load(this.state, Status.INTERRUPT) === this.seq) {
-        return this.stop('ABORTED', 'the task was aborted while it ran; it was stopped and its worker kept');
-      }
-      if (this.fuel !== Infinity) {
-        if (this.given >= this.fuel) {
-          return this.stop('FUEL_EXHAUSTED', `the task used all of its fuel (${this.fuel})`);
-        }
-        const slice = Math.min(SLICE, this.fuel - this.given);
-        this.given += slice;
-        return slice;
-      }
+    const seq = this.runningSeq();
+    if (seq < 0 || this.index < 0) return UNMETERED_SLICE;
+    if (this.stoppedSeq === seq) throw this.stopped!;
+    const timeoutMs = this.limits?.[2 * this.index] ?? Infinity;
+    const ranMs = performance.timeOrigin + performance.now() - (this.startedAt[Status.STARTED_AT] as number);
+    if (ranMs >= timeoutMs) {
+      return this.stop(
+        seq,
+        'TIMEOUT',
+        `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${timeoutMs} ms; it was stopped and its worker kept`,
+      );
     }
-    return UNMETERED_SLICE;
+    if (Atomics.load(this.state, Status.INTERRUPT) === seq) {
+      return this.stop(
+        seq,
+        'ABORTED',
+        'the task was aborted while it ran; it was stopped and its worker kept',
+      );
+    }
+    if (this.fuel === Infinity) return UNMETERED_SLICE;
+    if (this.given >= this.fuel) {
+      return this.stop(seq, 'FUEL_EXHAUSTED', `the task used all of its fuel (${this.fuel})`);
+    }
+    const slice = Math.min(SLICE, this.fuel - this.given);
+    this.given += slice;
+    return slice;
   };
 
-  private stop(code: TaskInterrupt['code'], message: string): never {
+  private stop(seq: number, code: TaskInterrupt['code'], message: string): never {
+    this.stoppedSeq = seq;
     this.stopped = new TaskInterrupt(code, message);
     throw this.stopped;
   }
