@@ -68,6 +68,22 @@ test('the tasks queued behind a timed-out task run on the same worker, right aft
   expect(pool.stats().workerRestarts).toBe(0);
 });
 
+test('adversarial: catch_all around the loop, or endless tail recursion, still stops at the deadline', async () => {
+  const pool = await onePool();
+  const events = recordEvents(pool);
+  const thread = await pool.run(whoami);
+  for (const task of [
+    { module: 'sandbox', function: 'stubborn' },
+    { module: 'sandbox', function: 'recurse', params: [0] },
+  ]) {
+    const error = await rejectionOf(pool.run(task, { timeoutMs: 30 }));
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toMatch(/its worker kept/);
+  }
+  await expect(pool.run(whoami)).resolves.toBe(thread);
+  expect(events.exits).toEqual([]);
+});
+
 test('abort: the running task stops with ABORTED and the worker runs the next one', async () => {
   const pool = await onePool();
   const events = recordEvents(pool);
