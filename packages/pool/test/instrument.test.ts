@@ -312,6 +312,40 @@ describe('instrument: stopping code', () => {
   });
 });
 
+describe('instrument: mutated modules', () => {
+  it('every mutant the engine accepts is rewritten into a valid module or refused with InstrumentError', () => {
+    // Deterministic xorshift32, so that a failure can be replayed.
+    let seed = 0x2545f491;
+    const random = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const seeds = corpus()
+      .filter(([, bytes]) => bytes.length < 20_000)
+      .map(([, bytes]) => bytes);
+    let accepted = 0;
+    let refused = 0;
+    for (let n = 0; n < 3000; n++) {
+      const mutant = seeds[n % seeds.length]!.slice();
+      for (let flips = 1 + random(3); flips > 0; flips--)
+        mutant[8 + random(mutant.length - 8)] ^= 1 << random(8);
+      if (!WebAssembly.validate(mutant)) continue;
+      try {
+        expect(WebAssembly.validate(instrument(mutant))).toBe(true);
+        accepted++;
+      } catch (error) {
+        if (!(error instanceof InstrumentError)) throw error;
+        refused++;
+      }
+    }
+    // Most flips break a module; enough of them leave one the engine accepts.
+    expect(accepted).toBeGreaterThan(100);
+    expect(refused).toBeLessThan(accepted);
+  });
+});
+
 describe('instrument: refuses what it does not know', () => {
   /** A module with one function `() -> ()` whose body (after its locals) is `code`. */
   function withBody(code: number[], locals: number[] = [0]): Uint8Array {
