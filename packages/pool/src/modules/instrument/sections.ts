@@ -1,5 +1,5 @@
 /**
- * Reading and rewriting the sections around the code for {@link rewriteModule} (module.ts): the
+ * Reading and rewriting the sections around the code for `rewriteModule` (module.ts): the
  * code section body by body, global initializers, exports, element segments and the name section,
  * with the function indices the added imports shift renumbered.
  */
