@@ -312,6 +312,67 @@ describe('instrument: stopping code', () => {
   });
 });
 
+describe('instrument: loops of a few iterations are counted once, at entry', () => {
+  /** A module whose `run(n) -> i32` is a `for (i = 0; i < C; i += k)` loop with `body` inside. */
+  const forLoop = (body: string, { bound = 64, step = 1, compare = 'i32.lt_u' } = {}): Uint8Array =>
+    wat(`(module (func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+      (loop $l
+        (if (${compare} (local.get $i) (i32.const ${bound}))
+          (then
+            ${body}
+            (local.set $sum (i32.add (local.get $sum) (local.get $i)))
+            (local.set $i (i32.add (local.get $i) (i32.const ${step})))
+            (br $l))))
+      (local.get $sum)))`);
+
+  it('a bounded loop claims once per entry and computes the same', () => {
+    const bytes = forLoop('');
+    const original = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+    const { exports, budget } = instantiate(instrument(bytes), {}, 1_000_000);
+    const run = exports.run as (n: number) => number;
+    run(0);
+    const before = budget();
+    for (let k = 0; k < 10; k++) expect(run(0)).toBe((original.run as (n: number) => number)(0));
+    // One claim of LOOP_CHUNK (100) units per call, not one check per iteration.
+    expect(before - budget()).toBe(10 * 100);
+  });
+
+  class Stop extends Error {}
+  it.each([
+    ['the body resets the counter', '(local.set $i (i32.const 0))', {}],
+    ['the body writes the counter with local.tee', '(drop (local.tee $i (i32.const 1)))', {}],
+    ['a second branch back to the loop', '(br_if $l (i32.const 1))', {}],
+    ['a br_table naming the loop', '(block $b (br_table $b $l (i32.const 1)))', {}],
+    ['a step of 0', '', { step: 0 }],
+    ['an endless loop nested in a bounded one', '(loop $inner (br $inner))', {}],
+    [
+      'a bound above 100',
+      '(if (i32.eq (local.get $i) (i32.const 150)) (then (local.set $i (i32.const 0))))',
+      { bound: 200 },
+    ],
+  ])('not bounded: %s — counted at every iteration, and stoppable', (_what, body, shape) => {
+    // Each of these runs forever (or would, for the shapes the bound check rejects).
+    const bytes = forLoop(body, shape);
+    let checks = 0;
+    const { exports } = instantiate(instrument(bytes), {}, 100, () =>
+      ++checks > 20 ? new Stop('stop') : undefined,
+    );
+    const run = exports.run as (n: number) => number;
+    expect(() => run(0)).toThrow(Stop);
+  });
+
+  it('not bounded: a signed comparison (a counter starting at -2^31 would run 2^31 times)', () => {
+    const bytes = wat(`(module (func (export "run") (param $i i32)
+      (loop $l (if (i32.lt_s (local.get $i) (i32.const 64))
+        (then (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))))`);
+    let checks = 0;
+    const { exports } = instantiate(instrument(bytes), {}, 100, () =>
+      ++checks > 20 ? new Stop('stop') : undefined,
+    );
+    expect(() => (exports.run as (i: number) => void)(-(2 ** 31))).toThrow(Stop);
+  });
+});
+
 describe('instrument: mutated modules', () => {
   it('every mutant the engine accepts is rewritten into a valid module or refused with InstrumentError', () => {
     // Deterministic xorshift32, so that a failure can be replayed.

@@ -14,6 +14,7 @@
  * LOOP_CHUNK at a time, because a read-modify-write of a global at every iteration costs a hot loop
  * about a quarter of its speed (V8 keeps locals in registers, globals in memory).
  */
+import { boundedTrips } from './bounded';
 import { ByteReader, ByteWriter } from './bytes';
 import { ATOMIC, Imm, MISC, PLAIN, SIMD, isValueType, skipImmediates } from './opcodes';
 
@@ -96,6 +97,24 @@ function loopCheckpoint(out: ByteWriter, ctx: CodeContext): void {
   out.byte(0x0b); // end
 }
 
+/**
+ * Before a bounded loop (see bounded.ts): `counter -= trips; if (counter < 0) counter = claim()`.
+ * With trips <= LOOP_CHUNK, the units claimed are at least half the iterations run.
+ */
+function loopEntryClaim(out: ByteWriter, ctx: CodeContext, trips: number): void {
+  const counter = ctx.counterLocal;
+  out.byte(0x20).u32(counter); // local.get
+  out.byte(0x41).s32(trips); // i32.const
+  out.byte(0x6b); // i32.sub
+  out.byte(0x22).u32(counter); // local.tee
+  out.byte(0x41).byte(0x00); // i32.const 0
+  out.byte(0x48); // i32.lt_s
+  out.byte(0x04).byte(0x40); // if
+  out.byte(0x10).u32(ctx.claimFunction()); // call claim
+  out.byte(0x21).u32(counter); // local.set
+  out.byte(0x0b); // end
+}
+
 /** Body of the claim helper, `() -> i32`: `budget -= LOOP_CHUNK; if (budget < 1) budget = check(); return LOOP_CHUNK - 1`. */
 export function claimBody(ctx: CodeContext): Uint8Array {
   const out = new ByteWriter().u32(0); // no locals
@@ -153,17 +172,27 @@ export function rewriteExpression(
         skipImmediates(r, Imm.BlockType, at);
         depth++;
         continue;
-      case 0x03: // loop
+      case 0x03: {
+        // loop
+        const emptyType = r.bytes[r.pos] === 0x40;
         skipImmediates(r, Imm.BlockType, at);
         depth++;
         loops = true;
-        if (ctx.mode !== 'none') {
-          flush(r.pos);
-          if (ctx.mode === 'metered') checkpoint(out, ctx);
-          else loopCheckpoint(out, ctx);
-          copyFrom = r.pos;
+        if (ctx.mode === 'none') continue;
+        const trips = ctx.mode === 'interruptible' && emptyType ? boundedTrips(r) : 0;
+        if (trips > 0) {
+          // A loop of at most `trips` iterations (bounded.ts): counted once, before it starts.
+          flush(at);
+          loopEntryClaim(out, ctx, trips);
+          copyFrom = at;
+          continue;
         }
+        flush(r.pos);
+        if (ctx.mode === 'metered') checkpoint(out, ctx);
+        else loopCheckpoint(out, ctx);
+        copyFrom = r.pos;
         continue;
+      }
       case 0x07: // catch
       case 0x19: // catch_all
         if (op === 0x07) r.u32();
