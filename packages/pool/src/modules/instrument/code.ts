@@ -1,7 +1,8 @@
 /**
  * Rewrites one expression (a function body or a constant expression): copies every instruction as it
  * is, except
- * - at loop headers: a loop checkpoint; the caller adds an entry checkpoint to a function that calls
+ * - at loop headers: a loop checkpoint (in interruptible mode, a small counted loop is instead
+ *   counted once before it starts, see bounded.ts); the caller adds an entry checkpoint to a function that calls
  *   others (see {@link rewriteExpression}'s result), which bounds recursion. A function without calls
  *   or loops runs a bounded number of instructions and gets none (small, hot helpers would pay most);
  * - at the start of catch and catch_all handlers: the check half of a checkpoint, so that a module
