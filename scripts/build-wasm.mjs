@@ -24,6 +24,12 @@ const WABT_FEATURES = {
   mutable_globals: true,
   sign_extension: true,
   sat_float_to_int: true,
+  // instrument-features.wat exercises every instruction family Node 20 accepts.
+  simd: true,
+  threads: true,
+  exceptions: true,
+  tail_call: true,
+  reference_types: true,
 };
 const ASC_FLAGS = ['-O3', '--runtime', 'incremental'];
 

@@ -12,7 +12,8 @@ describe('examples', () => {
     expect(stdout).toContain('sha256(abc): ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(stdout).toContain('batch: 100000 results, all ok: true progress: 100000');
     expect(stdout).toMatch(/spin: TIMEOUT - the task ran for [\d.]+ ms, past its limit of 50 ms/);
-    expect(stdout).toMatch(/completed: 100003 restarts: 1/);
+    // The spin task times out inside its worker, which is kept (no restart).
+    expect(stdout).toMatch(/completed: 100003 restarts: 0/);
   });
 
   test('the main job checks every answer and prints its summary', async () => {

@@ -13,7 +13,8 @@ import { scrape, type Exposition } from './helpers/exposition';
 const ROOT = path.resolve(__dirname, '../../..');
 const MODULES = {
   math: { source: path.join(ROOT, 'examples/modules/build/math.wasm') },
-  faults: { source: path.join(ROOT, 'packages/pool/test/fixtures/build/faults.wasm') },
+  // Not instrumented, so that it cannot be interrupted: its timeouts replace the worker (a restart).
+  faults: { source: path.join(ROOT, 'packages/pool/test/fixtures/build/faults.wasm'), instrument: false },
 };
 
 /** Settles a task to its outcome label: 'success' or the error code in lower case. */
@@ -153,6 +154,20 @@ describe('metrics of a real pool, scraped over HTTP', () => {
     expect(m.value('wasmpool_wasm_memory_bytes', { module: 'faults' })).toBe(
       stats.modules.faults.memoryBytes,
     );
+  });
+
+  test('wasmpool_fuel_consumed_total adds up the fuel metered tasks used, by module', async () => {
+    const { pool, server } = await start({ minWorkers: 1, maxWorkers: 1 });
+    await pool.registerModule('metered', { source: MODULES.math.source, fuel: 1_000_000 });
+    const tasks = Array.from({ length: 20 }, (_, i) => ({ module: 'metered', function: 'fib', params: [i] }));
+    const results = await pool.runBatch(tasks, { fuel: 1_000_000 });
+    const used = results.reduce((sum, r) => sum + (r.fuelUsed ?? 0), 0);
+    expect(used).toBeGreaterThan(20);
+    // The same tasks on the module registered without fuel: not metered, no fuel counted.
+    await pool.runBatch(tasks.map((task) => ({ ...task, module: 'math' })));
+    const m = await scrape(server.url);
+    expect(m.value('wasmpool_fuel_consumed_total', { module: 'metered' })).toBe(used);
+    expect(m.select('wasmpool_fuel_consumed_total')).toHaveLength(1);
   });
 
   test('gauges during a run: a busy worker, a queue, then idle again', async () => {

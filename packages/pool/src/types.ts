@@ -32,6 +32,17 @@ export interface ModuleSpec {
    */
   hostImports?: string;
   /**
+   * The fuel each task of this module gets unless its call gives its own (see `RunOptions.fuel`).
+   * Registering with fuel compiles exact metering into the module.
+   */
+  fuel?: number;
+  /**
+   * `false` registers the module as it is, without the checkpoints and grow helpers the pool adds
+   * (default `true`). Its timeouts and aborts then end the worker, it takes no fuel, and
+   * OUT_OF_MEMORY is known only when its memory is at the cap.
+   */
+  instrument?: boolean;
+  /**
    * WASI preview1 for this module, denied by default (no host files, environment, sockets or
    * descriptors); an object grants more. Its `_start` runs as a command task.
    */
@@ -107,6 +118,13 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Wall-clock limit of this task in ms, overriding the pool's `taskTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * A deterministic budget of work for each task of this call (one unit per function entry and
+   * loop iteration), overriding the module's `fuel`; the module must be registered with `fuel`. A
+   * task that runs out fails with FUEL_EXHAUSTED; a metered task's result has `fuelUsed`, the same
+   * every time.
+   */
+  fuel?: number;
 }
 
 /** Per-call options of `runBatch()`. */
@@ -129,6 +147,8 @@ export interface ColumnsSpec {
   params: ColumnArray[];
   /** Wall-clock limit of each slice of rows a worker runs in one go (default: the pool's taskTimeoutMs). */
   timeoutMs?: number;
+  /** Fuel per row (the module must be registered with `fuel`), spent over each slice: rows × fuel. */
+  fuel?: number;
 }
 
 /** A row of `runColumns()` that failed. */

@@ -52,6 +52,7 @@ describe('aborting tasks already handed to a worker', () => {
     const results = await batch;
     expect(results.map((r) => r.error?.code)).toEqual(['ABORTED', 'ABORTED', 'ABORTED']);
     await expect(pool.run({ module: 'faults', function: 'pages' })).resolves.toBe(1);
-    expect(pool.stats().workerRestarts).toBe(1);
+    // The loop stops at its next check (the module is instrumented): the worker is kept.
+    expect(pool.stats().workerRestarts).toBe(0);
   });
 });

@@ -63,13 +63,15 @@ describe('stats and events', () => {
       { id: 'a', module: 'math', function: 'add', params: [1, 2] },
       { id: 'b', module: 'faults', function: 'trap' },
     ]);
-    await rejectionOf(pool.run({ module: 'faults', function: 'loop_forever' }, { timeoutMs: 30 }));
+    // A module registered with instrument: false cannot be interrupted: its timeout ends the worker (workerExit).
+    await pool.registerModule('stuck', { source: fixture('faults'), instrument: false });
+    await rejectionOf(pool.run({ module: 'stuck', function: 'loop_forever' }, { timeoutMs: 30 }));
     expect(
       completed.map(([r, info]) => [r.id, r.success, r.error?.code, info.module, info.function]),
     ).toEqual([
       ['a', true, undefined, 'math', 'add'],
       ['b', false, 'TRAP', 'faults', 'trap'],
-      [expect.any(String), false, 'TIMEOUT', 'faults', 'loop_forever'],
+      [expect.any(String), false, 'TIMEOUT', 'stuck', 'loop_forever'],
     ]);
     expect(completed[0]![0].output).toBe(3);
     expect(completed.every(([, info]) => info.waitTimeMs >= 0)).toBe(true);

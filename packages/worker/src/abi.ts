@@ -26,10 +26,12 @@ export function copyIn(runtime: ModuleRuntime, data: Uint8Array | string): { ptr
   const ptr = (alloc(len) as number) >>> 0;
   const memory = runtime.memory;
   if (memory === undefined || ptr + len > memory.buffer.byteLength || (ptr === 0 && len > 0)) {
-    if (runtime.nearMemoryLimit()) {
-      throw new TaskFault('OUT_OF_MEMORY', outOfMemoryMessage(runtime, `alloc(${len}) failed`));
-    }
-    throw new TaskFault('INVALID_PARAMS', `alloc(${len}) returned ${ptr}, outside the instance's memory`);
+    // The pool's allocation for the task's params failed (SPEC: OUT_OF_MEMORY), whether the
+    // allocator saw a refused grow or returned null or an unusable pointer for another reason.
+    throw new TaskFault(
+      'OUT_OF_MEMORY',
+      outOfMemoryMessage(runtime, `alloc(${len}) returned ${ptr}, outside the instance's memory`),
+    );
   }
   new Uint8Array(memory.buffer, ptr, len).set(bytes);
   return { ptr, len };
@@ -107,5 +109,5 @@ export function readJson(runtime: ModuleRuntime, packed: unknown): unknown {
 
 export function outOfMemoryMessage(runtime: ModuleRuntime, what: string): string {
   const mib = (runtime.maxPages * 65536) / (1024 * 1024);
-  return `out of memory: ${what}; the instance is at its limit of ${mib} MiB (${runtime.maxPages} pages)`;
+  return `out of memory: ${what}; the instance's memory limit is ${mib} MiB (${runtime.maxPages} pages)`;
 }

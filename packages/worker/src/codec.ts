@@ -23,22 +23,27 @@ export const Channel = {
 
 /** Per task of a run slot: module id, function index, OutputKind | (arity << 8). */
 const OP_WORDS = 3;
-const RUN_SLOT_BYTES = Channel.SLOT_TASKS * OP_WORDS * 4 + Channel.SLOT_ARGS * 8;
-/** Per result: start time and execution time (2 f64), value (f64 or i64), status (u8). */
-const RESULT_BYTES = 25;
+/** Per task of a run slot, after the args: its timeout (ms) and its fuel (Infinity: none), as f64. */
+const LIMIT_WORDS = 2;
+const RUN_SLOT_BYTES =
+  Channel.SLOT_TASKS * OP_WORDS * 4 + Channel.SLOT_ARGS * 8 + Channel.SLOT_TASKS * LIMIT_WORDS * 8;
+/** Per result: start time and execution time (2 f64), value (f64 or i64), fuel used (f64), status (u8). */
+const RESULT_BYTES = 33;
 const RESULT_SLOT_BYTES = Channel.SLOT_TASKS * RESULT_BYTES;
 
 /** Size of a channel buffer. */
 export const CHANNEL_BYTES = Channel.RUN_SLOTS * RUN_SLOT_BYTES + Channel.RESULT_SLOTS * RESULT_SLOT_BYTES;
 
 /**
- * A run slot: for task i of a message, which function it calls, how its output is read, and its
- * wasm arguments, the next `arity` entries of `args` (an f64, or an i64 read through `bigArgs`).
+ * A run slot: for task i of a message, which function it calls, how its output is read, its wasm
+ * arguments (the next `arity` entries of `args`: an f64, or an i64 read through `bigArgs`), and its
+ * limits (`limits[2i]` timeout in ms, `limits[2i+1]` fuel; read by instrumented modules' meter).
  */
 export class RunSlot {
   readonly ops: Int32Array;
   readonly args: Float64Array;
   readonly bigArgs: BigInt64Array;
+  readonly limits: Float64Array;
 
   constructor(
     channel: SharedArrayBuffer,
@@ -49,6 +54,17 @@ export class RunSlot {
     this.ops = new Int32Array(channel, at, Channel.SLOT_TASKS * OP_WORDS);
     this.args = new Float64Array(channel, argsAt, Channel.SLOT_ARGS);
     this.bigArgs = new BigInt64Array(channel, argsAt, Channel.SLOT_ARGS);
+    this.limits = new Float64Array(channel, argsAt + Channel.SLOT_ARGS * 8, Channel.SLOT_TASKS * LIMIT_WORDS);
+  }
+
+  /** Pool: task `i`'s timeout (ms) and fuel (Infinity: not metered). */
+  writeLimits(i: number, timeoutMs: number, fuel: number): void {
+    this.limits[LIMIT_WORDS * i] = timeoutMs;
+    this.limits[LIMIT_WORDS * i + 1] = fuel;
+  }
+
+  fuel(i: number): number {
+    return this.limits[LIMIT_WORDS * i + 1] as number;
   }
 
   /** Pool: task `i` calls function `fnIndex` of module version `moduleId`. */
@@ -81,6 +97,7 @@ export interface ResultArrays {
   status: Uint8Array;
   values: Float64Array;
   times: Float64Array;
+  fuel: Float64Array;
 }
 
 /**
@@ -97,6 +114,8 @@ export class ResultSlot {
     readonly status: Uint8Array,
     readonly values: Float64Array,
     readonly times: Float64Array,
+    /** Fuel a metered task used; -1 for a task that was not metered. */
+    readonly fuel: Float64Array,
   ) {
     this.bigValues = new BigInt64Array(values.buffer, values.byteOffset, values.length);
   }
@@ -104,9 +123,10 @@ export class ResultSlot {
   private static over(slot: number, buffer: ArrayBufferLike, at: number, tasks: number): ResultSlot {
     return new ResultSlot(
       slot,
-      new Uint8Array(buffer, at + tasks * 24, tasks),
+      new Uint8Array(buffer, at + tasks * 32, tasks),
       new Float64Array(buffer, at + tasks * 16, tasks),
       new Float64Array(buffer, at, tasks * 2),
+      new Float64Array(buffer, at + tasks * 24, tasks),
     );
   }
 
@@ -123,7 +143,7 @@ export class ResultSlot {
 
   /** Pool: the arrays a results message carried. */
   static received(arrays: ResultArrays): ResultSlot {
-    return new ResultSlot(-1, arrays.status, arrays.values, arrays.times);
+    return new ResultSlot(-1, arrays.status, arrays.values, arrays.times, arrays.fuel);
   }
 
   /** Worker: result k's task started at `startedAt` (ms since the epoch). */
@@ -131,10 +151,17 @@ export class ResultSlot {
     this.times[2 * k] = startedAt;
   }
 
-  /** Worker: result k's task ended after `executionTimeMs`, with `status` (0 = success). */
-  ended(k: number, executionTimeMs: number, status: number): void {
+  /** Worker: result k's task ended after `executionTimeMs`, with `status` (0 = success), using `fuelUsed` (-1: not metered). */
+  ended(k: number, executionTimeMs: number, status: number, fuelUsed: number): void {
     this.times[2 * k + 1] = executionTimeMs;
     this.status[k] = status;
+    this.fuel[k] = fuelUsed;
+  }
+
+  /** Pool: the fuel result k's task used, or undefined when it was not metered. */
+  fuelUsed(k: number): number | undefined {
+    const used = this.fuel[k] as number;
+    return used < 0 ? undefined : used;
   }
 
   startedAt(k: number): number {
@@ -147,11 +174,12 @@ export class ResultSlot {
 
   /** Worker: the arrays of its first `count` results, to travel in the message (own arrays only). */
   arrays(count: number): ResultArrays {
-    const { status, values, times } = this;
+    const { status, values, times, fuel } = this;
     return {
       status: status.length === count ? status : status.slice(0, count),
       values: values.length === count ? values : values.slice(0, count),
       times: times.length === count * 2 ? times : times.slice(0, count * 2),
+      fuel: fuel.length === count ? fuel : fuel.slice(0, count),
     };
   }
 }

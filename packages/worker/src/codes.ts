@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'ABORTED',
   'WORKER_CRASHED',
   'INVALID_OUTPUT',
+  'FUEL_EXHAUSTED',
 ] as const;
 
 /** A wasmpool error code; see SPEC "Error codes". */

@@ -1,4 +1,5 @@
 import { classify } from './classify';
+import { TaskInterrupt } from './meter';
 import type { ErrorCode } from './codes';
 import type { BoundFunction, ModuleRuntime } from './module-runtime';
 
@@ -83,10 +84,15 @@ export function runColumnRows(
     try {
       row = runRows(bound.fn, columns, out, row, end);
     } catch (error) {
-      // `row` is where the loop stopped: the row that threw.
+      // `stoppedAt` is the row that threw.
       const { code, message } = classify(error, runtime);
-      failures.push({ index: stoppedAt, code, message });
-      row = stoppedAt + 1;
+      if (error instanceof TaskInterrupt) {
+        // The slice was stopped (its deadline, an abort): the rows it had not finished fail with it.
+        for (row = stoppedAt; row < end; row++) failures.push({ index: row, code, message });
+      } else {
+        failures.push({ index: stoppedAt, code, message });
+        row = stoppedAt + 1;
+      }
       reset();
     }
   }

@@ -1,6 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { TaskFault, copyIn, outOfMemoryMessage, readBytes, readJson, readString } from './abi';
 import { classify } from './classify';
+import { TaskInterrupt, TaskMeter } from './meter';
 import { runColumnRows, type ColumnsRequest } from './columns';
 import { OutputPacker } from './output-packer';
 import { statusOf, type ErrorCode } from './codes';
@@ -38,9 +39,12 @@ export class Executor {
   private nextResultSlot = 0;
   /** Bytes outputs of the results message being filled. */
   private readonly outputs = new OutputPacker();
+  /** Sandbox: stops and meters the running task of an instrumented module (see meter.ts). */
+  private readonly meter: TaskMeter;
 
   constructor(status: SharedArrayBuffer, channel: SharedArrayBuffer) {
     this.state = new Int32Array(status);
+    this.meter = new TaskMeter(this.state);
     this.startedAt = new Float64Array(status, 0, 2);
     for (let slot = 0; slot < Channel.RUN_SLOTS; slot++) this.runSlots.push(new RunSlot(channel, slot));
     for (let slot = 0; slot < Channel.RESULT_SLOTS; slot++)
@@ -62,7 +66,7 @@ export class Executor {
   }
 
   async load(load: ModuleLoad): Promise<void> {
-    this.modules.set(load.id, await ModuleRuntime.create(load));
+    this.modules.set(load.id, await ModuleRuntime.create(load, this.meter));
   }
 
   unload(id: number): void {
@@ -75,6 +79,7 @@ export class Executor {
     const { count, refs } = message;
     const run = this.runSlots[message.slot]!;
     const { args, bigArgs } = run;
+    this.meter.limits = run.limits;
     let out = this.resultArrays(count);
     let { values, bigValues } = out;
     let outRefs: unknown[] = [];
@@ -87,6 +92,7 @@ export class Executor {
     let refPos = 0;
     let runtime: ModuleRuntime | undefined;
     let runtimeId = -1;
+    let resetAfterPost: ModuleRuntime | undefined;
     const callArgs = this.scratch;
 
     for (let i = 0; i < count; i++) {
@@ -106,6 +112,7 @@ export class Executor {
       Atomics.store(this.state, Status.STATE, (this.started << 1) | 1);
       out.started(k, this.timeOrigin + start);
       let fault: { code: ErrorCode; message: string } | undefined;
+      let fuelUsed = -1;
       if (this.isCancelled(this.started & 0x7fffffff)) {
         fault = { code: 'ABORTED', message: 'the task was aborted before it started' };
         while (refs !== null && refs[refPos] === i) refPos += 3;
@@ -119,10 +126,16 @@ export class Executor {
         const request = refs![refPos + 2] as ColumnsRequest;
         refPos += 3;
         const live = runtime;
+        this.meter.index = i;
         outRefs.push(runColumnRows(live, fnIndex, request, () => this.reset(live)));
       } else {
         for (let a = 0; a < arity; a++)
           callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];
+        this.meter.index = i;
+        const taskFuel = run.fuel(i);
+        if (taskFuel !== Infinity && runtime.budget !== undefined) {
+          runtime.budget.value = this.meter.beginMetered(taskFuel);
+        }
         try {
           while (refs !== null && refs[refPos] === i) {
             const slot = refs[refPos + 1] as number;
@@ -168,10 +181,17 @@ export class Executor {
               break;
           }
           this.releaseInputs(runtime, refs, i);
+          if (this.meter.metered) fuelUsed = this.meter.endMetered(runtime.budget!.value as number);
         } catch (error) {
           while (refs !== null && refs[refPos] === i) refPos += 3;
           fault = classify(error, runtime);
-          this.reset(runtime);
+          if (this.meter.metered) fuelUsed = this.meter.endMetered(runtime.budget!.value as number);
+          // Before the new instance's start function can call the check: it is not the task's.
+          this.meter.index = -1;
+          // When the last task of a message was stopped (an interrupt), its instance is made again
+          // once its result is sent: its caller hears of it without waiting for that.
+          if (i + 1 === count && error instanceof TaskInterrupt) resetAfterPost = runtime;
+          else this.reset(runtime);
         }
       }
       argPos += arity;
@@ -179,10 +199,10 @@ export class Executor {
       clock = end;
       Atomics.store(this.state, Status.STATE, this.started << 1);
       if (fault !== undefined) {
-        out.ended(k, end - start, statusOf(fault.code));
+        out.ended(k, end - start, statusOf(fault.code), fuelUsed);
         outRefs.push(fault.message);
       } else {
-        out.ended(k, end - start, 0);
+        out.ended(k, end - start, 0, fuelUsed);
       }
       if (end - flushedAt >= FLUSH_INTERVAL_MS && i + 1 < count) {
         const n = i + 1 - first;
@@ -198,6 +218,7 @@ export class Executor {
     }
     post(this.results(message.seq, first, count - first, out, outRefs), transfer);
     this.outputs.sent();
+    if (resetAfterPost !== undefined) this.reset(resetAfterPost);
   }
 
   /** Reads new cancellations from the status block; true if task `seq` is one of them. */

@@ -29,6 +29,7 @@ export {
   type WorkerInit,
 } from './protocol';
 export type { CreateHostImports, HostImportContext } from './module-runtime';
+export { Instrumentation } from './meter';
 export type { Adapter, AdapterFunction } from './adapter';
 export { adapterFunctions } from './adapter';
 export type {

@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { Instrumentation, type TaskMeter } from './meter';
 import type { FunctionSignature, ModuleLoad } from './protocol';
 import { checkProvidedMemory } from './provided-memory';
 import { RealModuleRuntime } from './real-runtime';
@@ -56,11 +57,14 @@ export class ModuleRuntime {
   dealloc: WasmFunction | undefined;
   /** The last memory size reported to the pool. */
   reportedBytes = -1;
+  /** Instrumented modules (sandbox): their checkpoint budget. */
+  budget: WebAssembly.Global | undefined;
 
   private constructor(
     load: ModuleLoad,
     hostImports: CreateHostImports | undefined,
     real: RealModuleRuntime | undefined,
+    private readonly meter: TaskMeter | undefined,
   ) {
     this.load = load;
     this.real = real;
@@ -71,10 +75,10 @@ export class ModuleRuntime {
     this.hostImports = hostImports;
   }
 
-  static async create(load: ModuleLoad): Promise<ModuleRuntime> {
+  static async create(load: ModuleLoad, meter?: TaskMeter): Promise<ModuleRuntime> {
     const hostImports = load.hostImports === undefined ? undefined : await loadHostImports(load.hostImports);
     const real = load.real === undefined ? undefined : await RealModuleRuntime.create(load.real, load.name);
-    const runtime = new ModuleRuntime(load, hostImports, real);
+    const runtime = new ModuleRuntime(load, hostImports, real, meter);
     runtime.instantiate();
     return runtime;
   }
@@ -97,15 +101,14 @@ export class ModuleRuntime {
   }
 
   /**
-   * True when memory is at its cap or within 1/16 of it: a failure now is taken for a failed
-   * allocation, since allocators grow memory in steps and trap (`unreachable`) when `memory.grow`
-   * returns -1.
+   * Whether a grow was refused during the current task: an instrumented module flags every
+   * `memory.grow`/`table.grow` that returned -1. A module that is not instrumented: only a memory
+   * at its cap counts as a refused grow.
    */
-  nearMemoryLimit(): boolean {
+  growRefused(): boolean {
+    if (this.budget !== undefined) return this.meter?.growRefused === true;
     const memory = this.memoryObject;
-    if (memory === undefined) return false;
-    const limit = this.maxPages * PAGE;
-    return memory.buffer.byteLength >= limit - Math.max(PAGE, limit / 16);
+    return memory !== undefined && memory.buffer.byteLength >= this.maxPages * PAGE;
   }
 
   /**
@@ -121,6 +124,7 @@ export class ModuleRuntime {
     const exports = instance.exports;
     this.instanceObject = instance;
     this.memoryObject = memory;
+    if (this.load.instrumented) this.budget = exports[Instrumentation.budgetExport] as WebAssembly.Global;
     this.functions = this.load.functions.map(({ name, signature }) => {
       const i64Params = signature.params.map((type) => type === 'i64');
       return {
@@ -176,6 +180,12 @@ export class ModuleRuntime {
       };
     }
     if (session !== undefined) imports.wasi_snapshot_preview1 = session.imports;
+    if (this.load.instrumented) {
+      imports[Instrumentation.checkModule] = {
+        [Instrumentation.checkName]: this.meter?.check ?? (() => 0x7fffffff),
+        [Instrumentation.refusedName]: this.meter?.refused ?? (() => undefined),
+      };
+    }
     const instance = new WebAssembly.Instance(this.load.module, imports);
     live.instance = instance;
     live.memory = importedMemory ?? findMemory(instance.exports);
@@ -202,6 +212,7 @@ export class ModuleRuntime {
     this.memoryObject = undefined;
     this.instanceObject = undefined;
     this.functions = [];
+    this.budget = undefined;
   }
 
   private abort(messagePtr: number, filePtr: number, line: number, column: number): never {

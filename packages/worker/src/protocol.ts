@@ -85,6 +85,14 @@ export interface ModuleLoad {
   /** Index in `functions` of `alloc` / `dealloc`, or -1. */
   alloc: number;
   dealloc: number;
+  /**
+   * The module was rewritten by the pool's instrumenter (sandbox): it imports the meter's check and
+   * its refused-grow callback and exports the budget global (see meter.ts). Its running tasks can be stopped
+   * without ending the worker, and metered.
+   */
+  instrumented: boolean;
+  /** Sandbox: `ModuleSpec.fuel`, the default fuel of its tasks (read by the pool only). */
+  fuel?: number;
   /** WASI, init exports, adapter and AssemblyScript calls (real-module.ts), when the module has any. */
   real?: RealModuleLoad;
 }
@@ -112,7 +120,12 @@ export const Status = {
   WAITING: 5 + 32 + 1,
   /** Int32 indices (Atomics), one per result slot of the channel: 1 while the slot holds results. */
   RESULT_BUSY: 5 + 32 + 2,
-  BYTES: 4 * (5 + 32 + 2 + 4),
+  /**
+   * Int32 index (Atomics), sandbox: the sequence number of a running task the pool wants stopped;
+   * an instrumented module's next check throws ABORTED (see meter.ts).
+   */
+  INTERRUPT: 5 + 32 + 2 + 4,
+  BYTES: 4 * (5 + 32 + 2 + 4 + 1),
 } as const;
 
 /** Data given to a new worker. */

@@ -12,6 +12,8 @@ import {
   type RealCall,
 } from '@wasmpool/worker';
 import { readCompiledModuleBytes } from './compiled-module';
+import { instrumentModule } from './instrument';
+import { checkFuel } from '../tasks/fuel';
 import { WasmPoolError } from '../errors';
 import {
   DEFAULT_TABLE_LIMIT,
@@ -214,6 +216,14 @@ export class ModuleRegistry {
       );
     }
     const maxPages = Math.max(1, Math.floor(memoryLimitMb * PAGES_PER_MIB));
+    const fuel = checkFuel(spec.fuel, `modules.${name}.fuel`, 'INVALID_CONFIG');
+    const instrument = spec.instrument ?? true;
+    if (typeof instrument !== 'boolean') {
+      throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.instrument must be true or false`);
+    }
+    if (fuel !== undefined && !instrument) {
+      throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.fuel needs instrument: true`);
+    }
     const bytes =
       spec.source instanceof WebAssembly.Module
         ? await this.compiledBytes(name, spec.source)
@@ -239,9 +249,14 @@ export class ModuleRegistry {
     const importedTables = this.importedTablePlans(info, tableLimit);
     const limited = this.capResources(name, bytes, maxPages, tableLimit);
     const importsAbort = this.checkImports(name, info.imports, hostImports !== undefined, spec);
+    // Checkpoints (interruption, fuel) and refused-grow flags; see modules/instrument. Metered
+    // checkpoints (exact fuel) only for a module with fuel: they cost hot loops far more.
+    const code = instrument
+      ? instrumentModule(name, limited, fuel === undefined ? 'interruptible' : 'metered')
+      : limited;
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(limited);
+      module = await WebAssembly.compile(code);
     } catch (error) {
       throw new WasmPoolError(
         'INVALID_MODULE',
@@ -262,6 +277,8 @@ export class ModuleRegistry {
         maxPages,
         importsAbort,
         checkMemoryAfterCall: false,
+        instrumented: instrument,
+        ...(fuel === undefined ? {} : { fuel }),
         ...(importedMemory === undefined ? {} : { importedMemory }),
         ...(importedTables.length === 0 ? {} : { importedTables }),
         ...(hostImports === undefined ? {} : { hostImports }),

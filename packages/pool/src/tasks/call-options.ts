@@ -1,5 +1,6 @@
 import { WasmPoolError } from '../errors';
 import { errorText } from './admission';
+import { checkFuel } from './fuel';
 import { describe } from './params';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -10,6 +11,8 @@ const MAX_STREAM_WINDOW = 1 << 20;
 /** The options of one run(), runBatch() or stream() call, each read once. */
 export interface CallOptions {
   timeoutMs: number;
+  /** Fuel of each task of the call (undefined: the module's). */
+  fuel: number | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((done: number, total: number) => void) | undefined;
   ordered: boolean;
@@ -23,6 +26,7 @@ export interface CallOptions {
 export function readCallOptions(options: unknown, defaultTimeoutMs: number): CallOptions {
   const read: CallOptions = {
     timeoutMs: defaultTimeoutMs,
+    fuel: undefined,
     signal: undefined,
     onProgress: undefined,
     ordered: true,
@@ -32,10 +36,15 @@ export function readCallOptions(options: unknown, defaultTimeoutMs: number): Cal
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new WasmPoolError('INVALID_PARAMS', `options must be an object; got ${describe(options)}`);
   }
-  let timeoutMs: unknown, signal: unknown, onProgress: unknown, ordered: unknown, highWaterMark: unknown;
+  let timeoutMs: unknown,
+    fuel: unknown,
+    signal: unknown,
+    onProgress: unknown,
+    ordered: unknown,
+    highWaterMark: unknown;
   try {
     const given = options as Record<string, unknown>;
-    ({ timeoutMs, signal, onProgress, ordered, highWaterMark } = given);
+    ({ timeoutMs, fuel, signal, onProgress, ordered, highWaterMark } = given);
   } catch (error) {
     throw new WasmPoolError('INVALID_PARAMS', `reading the options threw: ${errorText(error)}`, {
       cause: error,
@@ -54,6 +63,7 @@ export function readCallOptions(options: unknown, defaultTimeoutMs: number): Cal
     }
     read.timeoutMs = timeoutMs as number;
   }
+  read.fuel = checkFuel(fuel, 'fuel', 'INVALID_PARAMS');
   if (signal !== undefined) {
     if (!(signal instanceof AbortSignal))
       throw new WasmPoolError('INVALID_PARAMS', 'signal must be an AbortSignal');

@@ -162,6 +162,11 @@ export class ColumnsBlock extends TaskBlock {
     return this.requests.length;
   }
 
+  /** A slice's fuel: the call's fuel per row, over its rows. */
+  override fuelOf(index: number): number {
+    return this.fuel === undefined ? super.fuelOf(index) : this.fuel * this.callsOf(index);
+  }
+
   /** Rows in slice `index`: each is one call of the function. */
   override callsOf(index: number): number {
     const { start, end } = this.requests[index]!;

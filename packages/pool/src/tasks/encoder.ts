@@ -70,6 +70,8 @@ export class BatchEncoder {
         indices[count] = i;
         const timeout = block.timeoutOf(i);
         if (timeout < minTimeoutMs) minTimeoutMs = timeout;
+        // What an instrumented module's meter needs (see @wasmpool/worker meter.ts).
+        run.writeLimits(count, timeout, block.fuelOf(i));
         count++;
       }
       if (count > first) {

@@ -5,6 +5,7 @@ import type { ColumnsResult, WasmResult } from '../types';
 import type { Scheduler } from '../workers/scheduler';
 import { admitTask, errorText, newLookupCache, refusal, type LookupCache } from './admission';
 import { prepareColumns } from './columns';
+import { checkMeterable } from './fuel';
 import { findFunction } from './params';
 import { abortMessage, readCallOptions } from './call-options';
 import { streamResults } from './stream';
@@ -68,11 +69,13 @@ export class TaskIntake {
       }
       const index = block.nextIndex();
       admitTask(this.registry, block, index, task, this.runCache);
+      checkMeterable(block.fns[index]!, call.fuel);
       const runBlock = block;
       const promise = new Promise<T>((resolve, reject) => {
         runBlock.add(resolve as (output: unknown) => void, reject);
       });
       if (call.timeoutMs !== this.options.taskTimeoutMs) (block.timeouts ??= [])[index] = call.timeoutMs;
+      if (call.fuel !== undefined) (block.fuels ??= [])[index] = call.fuel;
       ledger.acceptQueued(block, index);
       if (signal !== undefined) {
         const onAbort = (): void => scheduler.recovery.abort(runBlock, index, abortMessage(signal));
@@ -117,6 +120,7 @@ export class TaskIntake {
         },
         onProgress,
       );
+      block.fuel = call.fuel;
       this.admitAll(
         block,
         (i) => list[i],
@@ -153,6 +157,7 @@ export class TaskIntake {
       }
       try {
         admitTask(this.registry, block, i, raw, cache);
+        checkMeterable(block.fns[i]!, block.fuel);
         if (aborted !== undefined) throw aborted;
       } catch (error) {
         block.fns[i] = undefined;
@@ -173,7 +178,7 @@ export class TaskIntake {
    * memory), cut into slices of rows, and each slice runs as one task through the ledger.
    */
   runColumns(spec: unknown): Promise<ColumnsResult> {
-    let fields: { module: unknown; name: unknown; params: unknown; timeoutMs: unknown };
+    let fields: { module: unknown; name: unknown; params: unknown; timeoutMs: unknown; fuel: unknown };
     try {
       this.checkOpen();
       if (typeof spec !== 'object' || spec === null) {
@@ -186,15 +191,20 @@ export class TaskIntake {
           name: given.function,
           params: given.params,
           timeoutMs: given.timeoutMs,
+          fuel: given.fuel,
         };
       } catch (error) {
         throw new WasmPoolError('INVALID_PARAMS', `reading the runColumns spec threw: ${errorText(error)}`, {
           cause: error,
         });
       }
-      const call = readCallOptions({ timeoutMs: fields.timeoutMs }, this.options.taskTimeoutMs);
+      const call = readCallOptions(
+        { timeoutMs: fields.timeoutMs, fuel: fields.fuel },
+        this.options.taskTimeoutMs,
+      );
       const fn = findFunction(this.registry, fields.module, fields.name, undefined);
       if (fn.refusal !== undefined) throw new WasmPoolError('FUNCTION_NOT_FOUND', fn.refusal);
+      checkMeterable(fn, call.fuel);
       if (fn.real !== undefined) {
         throw new WasmPoolError(
           'INVALID_PARAMS',
@@ -209,6 +219,7 @@ export class TaskIntake {
           this.options.maxWorkers,
           resolve,
         );
+        block.fuel = call.fuel;
         if (requests.length === 0) {
           resolve({ values: block.emptyValues(), failures: [] });
           return;

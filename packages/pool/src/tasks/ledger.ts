@@ -221,9 +221,10 @@ export class TaskLedger {
     message: string,
     executionTimeMs: number,
     waitTimeMs: number,
+    fuelUsed?: number,
   ): void {
     if (!this.close(block, index, `a failure (${code})`)) return;
-    this.recordFailure(block, index, code, message, executionTimeMs, waitTimeMs, true);
+    this.recordFailure(block, index, code, message, executionTimeMs, waitTimeMs, true, fuelUsed);
   }
 
   private recordFailure(
@@ -234,14 +235,15 @@ export class TaskLedger {
     executionTimeMs: number,
     waitTimeMs: number,
     ran: boolean,
+    fuelUsed?: number,
   ): void {
     const wait = Math.max(0, waitTimeMs);
     const fn = block.fns[index]!;
-    this.stats.recordFailure(code, executionTimeMs, wait, ran, fn.version.name);
+    this.stats.recordFailure(code, executionTimeMs, wait, ran, fn.version.name, fuelUsed);
     fn.version.failed++;
-    block.fail(index, code, message, executionTimeMs);
+    block.fail(index, code, message, executionTimeMs, fuelUsed);
     if (this.emitter.listenerCount('taskComplete') > 0) {
-      emitTaskComplete(this.emitter, block, index, wait, executionTimeMs, undefined, code, message);
+      emitTaskComplete(this.emitter, block, index, wait, executionTimeMs, undefined, code, message, fuelUsed);
     }
   }
 

@@ -72,7 +72,12 @@ export function settleResults(
   while (k < count) {
     while (entry.next >= (ends[run] as number)) run++;
     const block = blocks[run] as TaskBlock;
-    if (!listening && block instanceof ResultsBlock) {
+    // Metered tasks report fuelUsed: the general path (a block's tasks of one function share their fuel).
+    if (
+      !listening &&
+      block instanceof ResultsBlock &&
+      block.fuelOf(indices[entry.next] as number) === Infinity
+    ) {
       // The hot path of big batches: a run of successful numeric results in one loop.
       const taskFn = block.fns[indices[entry.next] as number];
       const end = Math.min(ends[run] as number, entry.next + count - k);
@@ -94,6 +99,7 @@ export function settleResults(
     const taskStatus = status[k] as number;
     const startedAt = views.startedAt(k);
     const executionTimeMs = views.executionTimeMs(k);
+    const fuelUsed = views.fuelUsed(k);
     const kind = block.outputs[index];
     let output: unknown;
     let error: string | undefined;
@@ -108,8 +114,17 @@ export function settleResults(
     // A slice of runColumns() rows teaches the time of one row, not of the slice.
     tally.add(taskFn, block.callsOf(index), executionTimeMs);
     const waitTimeMs = startedAt - timeOrigin - block.acceptedAt;
-    if (error === undefined) ledger.succeed(block, index, output, executionTimeMs, waitTimeMs);
-    else ledger.failReported(block, index, codeOfStatus(taskStatus), error, executionTimeMs, waitTimeMs);
+    if (error === undefined) ledger.succeed(block, index, output, executionTimeMs, waitTimeMs, fuelUsed);
+    else
+      ledger.failReported(
+        block,
+        index,
+        codeOfStatus(taskStatus),
+        error,
+        executionTimeMs,
+        waitTimeMs,
+        fuelUsed,
+      );
     if (block !== flushed) {
       flushed?.flush();
       flushed = block;

@@ -75,6 +75,7 @@ async function* pump(
 
   const submit = (tasks: unknown[]): void => {
     const chunk = new StreamChunk(call.timeoutMs, tasks.length, position, notify);
+    chunk.fuel = call.fuel;
     position += tasks.length;
     held += tasks.length;
     chunks.push(chunk);

@@ -54,6 +54,9 @@ export abstract class TaskBlock {
   givenIds: (string | undefined)[] | undefined;
   /** Per-task timeouts, where a task has its own. */
   timeouts: number[] | undefined;
+  /** The call's fuel (runBatch, stream), or per task (run), where given; see tasks/fuel.ts. */
+  fuel: number | undefined;
+  fuels: number[] | undefined;
   /** performance.now() when the block was accepted. */
   readonly acceptedAt = performance.now();
   /** Tasks accepted and not settled. Kept by the ledger. */
@@ -85,6 +88,11 @@ export abstract class TaskBlock {
     return this.timeouts?.[index] ?? this.timeoutMs;
   }
 
+  /** The task's fuel: its call's, else its module's; Infinity when it is not metered. */
+  fuelOf(index: number): number {
+    return this.fuels?.[index] ?? this.fuel ?? this.fns[index]?.version.load.fuel ?? Infinity;
+  }
+
   /** Stores a task's plain numeric arguments (already checked). */
   storeArgs(index: number, values: ArrayLike<number>, count: number): void {
     if (this.argEnd + count > this.args.length) {
@@ -111,7 +119,13 @@ export abstract class TaskBlock {
   /** Delivers a success. Only the ledger calls it, once per task. */
   abstract succeed(index: number, output: unknown, executionTimeMs: number, fuelUsed?: number): void;
   /** Delivers a failure. Only the ledger calls it, once per task. */
-  abstract fail(index: number, code: ErrorCode, message: string, executionTimeMs: number): void;
+  abstract fail(
+    index: number,
+    code: ErrorCode,
+    message: string,
+    executionTimeMs: number,
+    fuelUsed?: number,
+  ): void;
 }
 
 /**
@@ -154,13 +168,15 @@ export abstract class ResultsBlock extends TaskBlock {
     this.done++;
   }
 
-  fail(index: number, code: ErrorCode, message: string, executionTimeMs: number): void {
-    this.results[index] = {
+  fail(index: number, code: ErrorCode, message: string, executionTimeMs: number, fuelUsed?: number): void {
+    const result: WasmResult = {
       id: this.taskId(index),
       success: false,
       error: { code, message },
       executionTimeMs,
     };
+    if (fuelUsed !== undefined) result.fuelUsed = fuelUsed;
+    this.results[index] = result;
     this.done++;
   }
 }

@@ -5,6 +5,7 @@ import type { TaskLedger } from '../tasks/ledger';
 import { TaskState, type TaskBlock } from '../tasks/task-block';
 import type { WorkerExitReason } from '../types';
 import { blockAt, type RunningTask, type WorkerHandle } from './worker-handle';
+import { INTERRUPT_GRACE_MS, interruptible } from './interruption';
 import type { Workforce } from './workforce';
 
 const timeOrigin = performance.timeOrigin;
@@ -46,8 +47,9 @@ export class Recovery {
       const running = handle.runningTask();
       if (running !== undefined && running.block === block)
         this.stopRunning(handle, running, 'ABORTED', message);
-      // Its tasks this worker holds but has not started: skipped there.
-      else handle.cancel(block, undefined);
+      // Its tasks this worker holds but has not started: skipped there (an interrupted worker
+      // carries on with them).
+      handle.cancel(block, undefined);
     }
     for (let index = 0; index < block.size; index++) {
       if (ledger.isOpen(block, index)) ledger.fail(block, index, 'ABORTED', message);
@@ -115,7 +117,9 @@ export class Recovery {
       ...task,
       ranMs,
       code: 'TIMEOUT',
-      message: `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${limit} ms; its worker was replaced`,
+      message: interruptible(task.block, task.index)
+        ? `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${limit} ms, and did not stop; its worker was replaced`
+        : `the task ran for ${ranMs.toFixed(1)} ms, past its limit of ${limit} ms; its worker was replaced`,
     });
   }
 
@@ -136,8 +140,24 @@ export class Recovery {
     this.retire(handle, 'crashed', target);
   }
 
+  /**
+   * Stops a running task: an instrumented module's task stops at its next check and the worker
+   * carries on; the worker is ended only if it still runs the task a grace period later (stuck in a
+   * host import), or at once for a module that is not instrumented.
+   */
   private stopRunning(handle: WorkerHandle, running: RunningTask, code: ErrorCode, message: string): void {
     const { block, index } = running;
+    const { ledger } = this.host;
+    if (interruptible(block, index) && handle.interrupt(block, index)) {
+      ledger.fail(block, index, code, message, ranSince(running));
+      block.flush();
+      setTimeout(() => {
+        const still = handle.runningTask();
+        if (still !== undefined && still.block === block && still.index === index)
+          this.retire(handle, 'aborted');
+      }, INTERRUPT_GRACE_MS).unref();
+      return;
+    }
     this.retire(handle, 'aborted', { block, index, code, message, ranMs: ranSince(running) });
   }
 

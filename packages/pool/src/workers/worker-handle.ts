@@ -13,6 +13,7 @@ import {
   type WorkerInit,
 } from '@wasmpool/worker';
 import type { TaskBlock } from '../tasks/task-block';
+import { graceMs } from './interruption';
 import type { WorkerResourceLimits } from '../types';
 
 /** Tasks sent to a worker in one message, in order. */
@@ -262,6 +263,22 @@ export class WorkerHandle {
     return true;
   }
 
+  /**
+   * Asks the worker to stop a task it has started (an instrumented module's next check throws
+   * ABORTED). Returns false if the worker does not hold the task.
+   */
+  interrupt(block: TaskBlock, index: number): boolean {
+    let offset = 0;
+    for (const entry of this.pipeline) {
+      for (let at = entry.next; at < entry.indices.length; at++, offset++) {
+        if (entry.indices[at] !== index || blockAt(entry, at) !== block) continue;
+        Atomics.store(this.state, Status.INTERRUPT, (this.reported + offset + 1) & 0x7fffffff);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether the worker was sent task `index` of `block` and has not reported it. */
   holds(block: TaskBlock, index: number): boolean {
     for (const entry of this.pipeline) {
@@ -334,7 +351,10 @@ export class WorkerHandle {
     for (const entry of this.pipeline) rest = Math.min(rest, entry.minTimeoutMs);
     const running = this.runningTask();
     if (running !== undefined) {
-      const deadline = running.startedAt + running.block.timeoutOf(running.index);
+      // An instrumented module's task stops itself at its deadline: its worker is ended only if it
+      // has not a grace period later.
+      const deadline =
+        running.startedAt + running.block.timeoutOf(running.index) + graceMs(running.block, running.index);
       if (time >= deadline) {
         this.events.timeout(this, running);
         return;
