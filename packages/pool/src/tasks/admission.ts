@@ -2,7 +2,8 @@ import { WasmPoolError } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { TaskParam } from '../types';
 import { ByteArena } from './byte-arena';
-import { checkParams, describe, findFunction, isPlainParams } from './params';
+import { checkMeterable } from './fuel';
+import { checkParams, describe, findFunction } from './params';
 import { admitRealTask } from './real-tasks';
 import type { TaskBlock } from './task-block';
 
@@ -31,23 +32,6 @@ const arena = new ByteArena();
 /** Params are read into this array first (no allocation per task), then checked, then stored. */
 const scratch: unknown[] = [];
 
-/** The fields of a task, each read once. */
-interface TaskFields {
-  id: unknown;
-  module: unknown;
-  name: unknown;
-  params: unknown;
-  output: unknown;
-}
-
-const fields: TaskFields = {
-  id: undefined,
-  module: undefined,
-  name: undefined,
-  params: undefined,
-  output: undefined,
-};
-
 /** What was read of a task refused at admission, for its result and the taskComplete event. */
 export interface Refusal {
   error: WasmPoolError;
@@ -58,8 +42,8 @@ export interface Refusal {
 
 /**
  * Admits `raw` as task `index` of `block`: reads, checks and stores it (the block's `fns`, `outputs`,
- * `givenIds` and arguments). Throws a WasmPoolError when it is refused; the block then holds nothing
- * of it but, possibly, its id.
+ * `givenIds` and arguments), given the call's `fuel`. Throws a WasmPoolError when it is refused; the
+ * block then holds nothing of it.
  */
 export function admitTask(
   registry: ModuleRegistry,
@@ -67,35 +51,125 @@ export function admitTask(
   index: number,
   raw: unknown,
   cache: LookupCache,
+  fuel: number | undefined,
 ): void {
-  readFields(raw);
-  const id = fields.id;
+  if (typeof raw !== 'object' || raw === null) {
+    throw new WasmPoolError(
+      'INVALID_PARAMS',
+      `a task must be an object with module and function; got ${describe(raw)}`,
+    );
+  }
+  let id: unknown, module: unknown, name: unknown, params: unknown, output: unknown;
+  try {
+    const task = raw as Record<string, unknown>;
+    id = task.id;
+    module = task.module;
+    name = task.function;
+    params = task.params;
+    output = task.output;
+  } catch (error) {
+    throw new WasmPoolError('INVALID_PARAMS', `reading the task threw: ${errorText(error)}`, {
+      cause: error,
+    });
+  }
   if (id !== undefined && typeof id !== 'string') {
     throw new WasmPoolError('INVALID_PARAMS', `task.id must be a string; got ${describe(id)}`);
   }
   const taskId = id as string | undefined;
   let fn = cache.fn;
-  if (fn === undefined || fields.module !== cache.module || fields.name !== cache.name) {
-    fn = findFunction(registry, fields.module, fields.name, taskId);
-    cache.module = fields.module;
-    cache.name = fields.name;
+  if (fn === undefined || module !== cache.module || name !== cache.name) {
+    fn = findFunction(registry, module, name, taskId);
+    cache.module = module;
+    cache.name = name;
     cache.fn = fn;
   }
+  checkMeterable(fn, fuel);
   if (fn.real !== undefined) return admitRealTask(block, index, raw as object, fn, taskId);
-  const count = readParams(fields.params, fn, taskId);
-  const output = checkParams(fn, scratch, count, fields.output, taskId);
   const plain = fn.plainParams;
-  if (plain !== undefined && isPlainParams(scratch, count, plain)) {
-    block.storeArgs(index, scratch as number[], count);
-  } else {
+  if (
+    plain === undefined ||
+    output !== undefined ||
+    !Array.isArray(params) ||
+    !admitPlainParams(block, index, params, plain, fn, taskId)
+  ) {
+    admitParams(block, index, params, output, fn, taskId);
+  }
+  block.fns[index] = fn;
+  if (taskId !== undefined) (block.givenIds ??= [])[index] = taskId;
+}
+
+/**
+ * The common case in one pass: numbers for a function of i32, f32 and f64 params (`plain`, see
+ * FunctionRef), each read once straight into the block's arguments. Returns false, having read
+ * nothing twice, when a param needs the general path; the values read so far are then in `scratch`.
+ */
+function admitPlainParams(
+  block: TaskBlock,
+  index: number,
+  params: readonly unknown[],
+  plain: readonly boolean[],
+  fn: FunctionRef,
+  taskId: string | undefined,
+): boolean {
+  const count = plain.length;
+  let read = 0;
+  try {
+    if (params.length !== count) return false;
+    const at = block.reserveArgs(count);
+    const args = block.args;
+    for (; read < count; read++) {
+      const value: unknown = params[read];
+      // An i32 takes an integer from -2^31 to 2^32-1.
+      if (
+        typeof value !== 'number' ||
+        (plain[read] === true && value !== (value | 0) && value !== value >>> 0)
+      ) {
+        for (let i = 0; i < read; i++) scratch[i] = args[at + i];
+        scratch[read] = value;
+        scratchFrom = read + 1;
+        return false;
+      }
+      args[at + read] = value;
+    }
+    block.argAt[index] = at;
+    block.outputs[index] = fn.defaultOutput;
+    return true;
+  } catch (error) {
+    throw paramsThrew(error, taskId);
+  }
+}
+
+/** How many params `scratch` already holds when the general path starts (read by the plain pass). */
+let scratchFrom = 0;
+
+/** The general path: every param read once (the ones the plain pass read are in `scratch`), checked, copied. */
+function admitParams(
+  block: TaskBlock,
+  index: number,
+  params: unknown,
+  output: unknown,
+  fn: FunctionRef,
+  taskId: string | undefined,
+): void {
+  const from = scratchFrom;
+  scratchFrom = 0;
+  const count = readParams(params, fn, taskId, from);
+  try {
+    block.outputs[index] = checkParams(fn, scratch, count, output, taskId);
     const copy = new Array<TaskParam>(count);
     for (let i = 0; i < count; i++) copy[i] = copyParam(scratch[i], fn, i, taskId);
     block.storeParams(index, copy);
+  } finally {
+    for (let i = 0; i < count; i++) scratch[i] = undefined;
   }
-  for (let i = 0; i < count; i++) scratch[i] = undefined;
-  block.fns[index] = fn;
-  block.outputs[index] = output;
-  if (taskId !== undefined) (block.givenIds ??= [])[index] = taskId;
+}
+
+function paramsThrew(error: unknown, taskId: string | undefined): WasmPoolError {
+  if (error instanceof WasmPoolError) return error;
+  return new WasmPoolError('INVALID_PARAMS', `reading the task's params threw: ${errorText(error)}`, {
+    cause: error,
+    ...(taskId === undefined ? {} : { taskId }),
+  });
 }
 
 /** The fields of a refused task, read again for its report (guarded: they may throw). */
@@ -114,29 +188,8 @@ export function refusal(raw: unknown, error: WasmPoolError): Refusal {
   return { error, module, function: name, id };
 }
 
-function readFields(raw: unknown): void {
-  if (typeof raw !== 'object' || raw === null) {
-    throw new WasmPoolError(
-      'INVALID_PARAMS',
-      `a task must be an object with module and function; got ${describe(raw)}`,
-    );
-  }
-  try {
-    const task = raw as Record<string, unknown>;
-    fields.id = task.id;
-    fields.module = task.module;
-    fields.name = task.function;
-    fields.params = task.params;
-    fields.output = task.output;
-  } catch (error) {
-    throw new WasmPoolError('INVALID_PARAMS', `reading the task threw: ${errorText(error)}`, {
-      cause: error,
-    });
-  }
-}
-
-/** Reads the params into `scratch` once each; returns how many. */
-function readParams(params: unknown, fn: FunctionRef, taskId: string | undefined): number {
+/** Reads the params into `scratch` once each, from `from` on (the ones before are there); returns how many. */
+function readParams(params: unknown, fn: FunctionRef, taskId: string | undefined, from: number): number {
   if (params === undefined) return 0;
   if (!Array.isArray(params)) {
     throw new WasmPoolError(
@@ -154,14 +207,10 @@ function readParams(params: unknown, fn: FunctionRef, taskId: string | undefined
       );
     }
     // Written in place (never shortened: setting an array's length is a runtime call), cleared after use.
-    for (let i = 0; i < count; i++) scratch[i] = params[i];
+    for (let i = from; i < count; i++) scratch[i] = params[i];
     return count;
   } catch (error) {
-    if (error instanceof WasmPoolError) throw error;
-    throw new WasmPoolError('INVALID_PARAMS', `reading the task's params threw: ${errorText(error)}`, {
-      cause: error,
-      ...(taskId === undefined ? {} : { taskId }),
-    });
+    throw paramsThrew(error, taskId);
   }
 }
 

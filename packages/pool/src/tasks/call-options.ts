@@ -24,6 +24,8 @@ export interface CallOptions {
  * option. Getters are read once, inside a guard.
  */
 export function readCallOptions(options: unknown, defaultTimeoutMs: number): CallOptions {
+  // The common call has no options: one shared, frozen answer per default timeout (no object per call).
+  if (options === undefined) return defaultsFor(defaultTimeoutMs);
   const read: CallOptions = {
     timeoutMs: defaultTimeoutMs,
     fuel: undefined,
@@ -32,7 +34,6 @@ export function readCallOptions(options: unknown, defaultTimeoutMs: number): Cal
     ordered: true,
     highWaterMark: DEFAULT_STREAM_WINDOW,
   };
-  if (options === undefined) return read;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new WasmPoolError('INVALID_PARAMS', `options must be an object; got ${describe(options)}`);
   }
@@ -92,6 +93,22 @@ export function readCallOptions(options: unknown, defaultTimeoutMs: number): Cal
     read.highWaterMark = highWaterMark as number;
   }
   return read;
+}
+
+let defaults: CallOptions | undefined;
+
+function defaultsFor(timeoutMs: number): CallOptions {
+  if (defaults === undefined || defaults.timeoutMs !== timeoutMs) {
+    defaults = Object.freeze({
+      timeoutMs,
+      fuel: undefined,
+      signal: undefined,
+      onProgress: undefined,
+      ordered: true,
+      highWaterMark: DEFAULT_STREAM_WINDOW,
+    });
+  }
+  return defaults;
 }
 
 /** The message of a task aborted by `signal`, whatever its reason is (it may have no toString). */

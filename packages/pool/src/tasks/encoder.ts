@@ -1,9 +1,13 @@
 import { OutputKind, type RunMessage, type TaskRef } from '@wasmpool/worker';
+import type { FunctionRef } from '../modules/registry';
 import type { TaskLedger } from './ledger';
 import { encodeParams } from './params';
 import { encodeRealTask } from './real-tasks';
 import { TaskState } from './task-block';
 import type { PipelineEntry, RunTarget } from '../workers/worker-handle';
+
+/** Read once: a package's exports are getters, too slow for the per-task loop. */
+const COLUMNS = OutputKind.columns;
 
 /** Run messages get sequence numbers; results name the message they answer (checked on arrival). */
 let nextMessageSeq = 1;
@@ -36,7 +40,11 @@ export class BatchEncoder {
       const slice = queue.peek();
       if (slice === undefined) break;
       const { block } = slice;
-      const { states, fns, outputs, argAt } = block;
+      const { states, fns, outputs, argAt, timeouts, fuels, timeoutMs } = block;
+      const blockFuel = block.fuel;
+      // Per function, the module's default fuel (read once per run of tasks of one function).
+      let lastFn: FunctionRef | undefined;
+      let fnFuel = Infinity;
       const first = count;
       while (slice.start < slice.end && count < limit) {
         const i = slice.indices === null ? slice.start : (slice.indices[slice.start] as number);
@@ -47,7 +55,7 @@ export class BatchEncoder {
         const fn = fns[i]!;
         const kind = outputs[i] as OutputKind;
         // A slice of runColumns() rows passes its request, not arguments.
-        const arity = kind === OutputKind.columns ? 0 : fn.signature.params.length;
+        const arity = kind === COLUMNS ? 0 : fn.signature.params.length;
         if (argPos + arity > args.length) {
           full = true;
           break;
@@ -55,7 +63,7 @@ export class BatchEncoder {
         slice.start++;
         run.writeTask(count, fn.version.id, fn.index, kind, arity);
         const at = argAt[i] as number;
-        if (kind === OutputKind.columns) {
+        if (kind === COLUMNS) {
           refs.push(count, 0, block.params![i]![0] as unknown as TaskRef);
         } else if (at >= 0) {
           const stored = block.args;
@@ -68,10 +76,16 @@ export class BatchEncoder {
         }
         ledger.dispatched(block, i);
         indices[count] = i;
-        const timeout = block.timeoutOf(i);
+        const timeout = timeouts === undefined ? timeoutMs : (timeouts[i] ?? timeoutMs);
         if (timeout < minTimeoutMs) minTimeoutMs = timeout;
-        // What an instrumented module's meter needs (see @wasmpool/worker meter.ts).
-        run.writeLimits(count, timeout, block.fuelOf(i));
+        if (fn !== lastFn) {
+          lastFn = fn;
+          fnFuel = fn.version.load.fuel ?? Infinity;
+        }
+        // What an instrumented module's meter needs (see @wasmpool/worker meter.ts); a runColumns()
+        // slice's fuel is per row, over its rows (ColumnsBlock.fuelOf).
+        const fuel = kind === COLUMNS ? block.fuelOf(i) : (fuels?.[i] ?? blockFuel ?? fnFuel);
+        run.writeLimits(count, timeout, fuel);
         count++;
       }
       if (count > first) {

@@ -68,8 +68,7 @@ export class TaskIntake {
         ledger.queue.pushOpen(this.openSlice);
       }
       const index = block.nextIndex();
-      admitTask(this.registry, block, index, task, this.runCache);
-      checkMeterable(block.fns[index]!, call.fuel);
+      admitTask(this.registry, block, index, task, this.runCache, call.fuel);
       const runBlock = block;
       const promise = new Promise<T>((resolve, reject) => {
         runBlock.add(resolve as (output: unknown) => void, reject);
@@ -149,6 +148,8 @@ export class TaskIntake {
     const cache = newLookupCache();
     const aborted = signal?.aborted === true ? new WasmPoolError('ABORTED', abortMessage(signal)) : undefined;
     const size = block.size;
+    // A block that fits in the queue joins it at once; a bigger one waits and is fed as room frees up.
+    const direct = ledger.hasRoomFor(size);
     for (let i = 0; i < size; i++) {
       const raw = taskAt(i);
       if (raw === undefined && !present(i)) {
@@ -156,18 +157,19 @@ export class TaskIntake {
         continue;
       }
       try {
-        admitTask(this.registry, block, i, raw, cache);
-        checkMeterable(block.fns[i]!, block.fuel);
+        admitTask(this.registry, block, i, raw, cache, block.fuel);
         if (aborted !== undefined) throw aborted;
       } catch (error) {
         block.fns[i] = undefined;
         ledger.refusedInBlock(block, i, refusal(raw, asPoolError(error)));
         continue;
       }
-      ledger.acceptWaiting(block, i);
+      if (direct) ledger.acceptQueued(block, i);
+      else ledger.acceptWaiting(block, i);
     }
     if (block.unsettled > 0) {
-      ledger.startFeeding(block);
+      if (direct) ledger.enqueue(block);
+      else ledger.startFeeding(block);
       this.scheduler.workers.retryStarts();
       this.scheduler.scheduleFlush();
     }

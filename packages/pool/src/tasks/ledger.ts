@@ -9,6 +9,9 @@ import { OutputKind, type ResultSlot } from '@wasmpool/worker';
 import { TaskState, positionId, type ResultsBlock, type TaskBlock } from './task-block';
 import { emitTaskComplete } from './task-events';
 
+/** Read once: a package's exports are getters, too slow for the per-task loop. */
+const NUMBER = OutputKind.number;
+
 /**
  * The one owner of a task's life. Every accepted task is in exactly one state (`TaskState`), and
  * only this class moves it: accepted (queued, or waiting for room in the queue) → dispatched →
@@ -66,7 +69,21 @@ export class TaskLedger {
     this.waiting++;
   }
 
-  /** After its tasks were accepted: the block's waiting tasks are fed to the queue in order. */
+  /**
+   * Whether a batch or stream block of `size` tasks can join the queue at once: nothing waits before
+   * it and the queue has room for all of it. Its tasks are then accepted queued (`acceptQueued`, then
+   * `enqueue`), skipping the feed.
+   */
+  hasRoomFor(size: number): boolean {
+    return this.feedingHead === this.feeding.length && this.queued + size <= this.feedLimit;
+  }
+
+  /** After its tasks were accepted queued: the whole block joins the queue. */
+  enqueue(block: TaskBlock): void {
+    this.queue.push({ block, indices: null, start: 0, end: block.size });
+  }
+
+  /** After its tasks were accepted waiting: the block's waiting tasks are fed to the queue in order. */
   startFeeding(block: TaskBlock): void {
     if (block.unsettled > 0) this.feeding.push({ block, next: 0 });
     this.feed();
@@ -299,7 +316,7 @@ export class TaskLedger {
       const index = indices[at] as number;
       if (
         status[k] !== 0 ||
-        outputs[index] !== OutputKind.number ||
+        outputs[index] !== NUMBER ||
         states[index] !== TaskState.dispatched ||
         fns[index] !== fn
       ) {

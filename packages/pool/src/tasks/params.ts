@@ -59,7 +59,7 @@ export function checkParams(
 }
 
 /** Whether `values[0..count)` are numbers that fit a function of i32, f32 and f64 params (`plain`, see FunctionRef). */
-export function isPlainParams(values: readonly unknown[], count: number, plain: readonly boolean[]): boolean {
+function isPlainParams(values: readonly unknown[], count: number, plain: readonly boolean[]): boolean {
   if (count !== plain.length) return false;
   for (let i = 0; i < count; i++) {
     const value: unknown = values[i];

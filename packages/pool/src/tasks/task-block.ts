@@ -93,18 +93,16 @@ export abstract class TaskBlock {
     return this.fuels?.[index] ?? this.fuel ?? this.fns[index]?.version.load.fuel ?? Infinity;
   }
 
-  /** Stores a task's plain numeric arguments (already checked). */
-  storeArgs(index: number, values: ArrayLike<number>, count: number): void {
+  /** Room for `count` more arguments in `args`; returns where they start (admission writes them). */
+  reserveArgs(count: number): number {
     if (this.argEnd + count > this.args.length) {
       const grown = new Float64Array(Math.max(this.args.length * 2, this.argEnd + count));
       grown.set(this.args.subarray(0, this.argEnd));
       this.args = grown;
     }
-    const { args } = this;
     const at = this.argEnd;
-    for (let i = 0; i < count; i++) args[at + i] = values[i] as number;
-    this.argAt[index] = at;
     this.argEnd = at + count;
+    return at;
   }
 
   /** Stores a task's copied params (already checked). */
