@@ -38,7 +38,8 @@ function workerSwitches(counts: number[]): number {
 
 /** Runs `task` enough times for the pool to know how long it takes. */
 async function warmUp(pool: WasmPool, task: object, count: number): Promise<void> {
-  for (let round = 0; round < 4; round++) {
+  // Enough rounds for the learnt mean (an average over results messages) to settle on a loaded machine.
+  for (let round = 0; round < 10; round++) {
     values(await pool.runBatch<number>(Array.from({ length: count }, () => task as typeof next)));
   }
 }
