@@ -51,19 +51,7 @@ export function readCallOptions(options: unknown, defaultTimeoutMs: number): Cal
       cause: error,
     });
   }
-  if (timeoutMs !== undefined) {
-    if (!(
-      Number.isInteger(timeoutMs) &&
-      (timeoutMs as number) >= 1 &&
-      (timeoutMs as number) <= MAX_TIMEOUT_MS
-    )) {
-      throw new WasmPoolError(
-        'INVALID_PARAMS',
-        `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}; got ${describe(timeoutMs)}`,
-      );
-    }
-    read.timeoutMs = timeoutMs as number;
-  }
+  if (timeoutMs !== undefined) read.timeoutMs = integerIn('timeoutMs', timeoutMs, 1, MAX_TIMEOUT_MS);
   read.fuel = checkFuel(fuel, 'fuel', 'INVALID_PARAMS');
   if (signal !== undefined) {
     if (!(signal instanceof AbortSignal))
@@ -80,19 +68,20 @@ export function readCallOptions(options: unknown, defaultTimeoutMs: number): Cal
     read.ordered = ordered;
   }
   if (highWaterMark !== undefined) {
-    if (!(
-      Number.isInteger(highWaterMark) &&
-      (highWaterMark as number) >= 1 &&
-      (highWaterMark as number) <= MAX_STREAM_WINDOW
-    )) {
-      throw new WasmPoolError(
-        'INVALID_PARAMS',
-        `highWaterMark must be an integer from 1 to ${MAX_STREAM_WINDOW}; got ${describe(highWaterMark)}`,
-      );
-    }
-    read.highWaterMark = highWaterMark as number;
+    read.highWaterMark = integerIn('highWaterMark', highWaterMark, 1, MAX_STREAM_WINDOW);
   }
   return read;
+}
+
+/** `value` when it is an integer from `min` to `max`; INVALID_PARAMS naming the option otherwise. */
+function integerIn(name: string, value: unknown, min: number, max: number): number {
+  if (!(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)) {
+    throw new WasmPoolError(
+      'INVALID_PARAMS',
+      `${name} must be an integer from ${min} to ${max}; got ${describe(value)}`,
+    );
+  }
+  return value as number;
 }
 
 let defaults: CallOptions | undefined;
