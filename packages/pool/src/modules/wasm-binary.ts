@@ -7,6 +7,7 @@
  * proposals.
  */
 import type { FunctionSignature, ValueType } from '../types';
+import { ByteReader } from './bytes';
 
 /** Size of one WebAssembly page in bytes (64 KiB). */
 export const WASM_PAGE_BYTES = 65536;
@@ -85,47 +86,36 @@ const VALUE_TYPES: Readonly<Record<number, ValueType>> = {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const hex = (b: number): string => `0x${b.toString(16).padStart(2, '0')}`;
 
-/** A bounds-checked cursor over the input; `end` is the end of the section being read. */
-class Reader {
-  pos = 0;
-  end: number;
+/**
+ * A bounds-checked cursor over the input (the LEB128 and byte reads of `ByteReader`); `end` is the
+ * end of the section being read. Errors are WasmBinaryErrors naming the section.
+ */
+class Reader extends ByteReader {
   /** Id of the section being read, or -1 outside sections. */
   section = -1;
   /** Offset just after the initial size of the last limits read. */
   initialEnd = 0;
 
-  constructor(readonly bytes: Uint8Array) {
-    this.end = bytes.length;
+  constructor(bytes: Uint8Array) {
+    super(bytes);
   }
 
-  fail(what: string, at = this.pos): never {
+  override fail(what: string, at = this.pos): never {
     throw new WasmBinaryError(what, at);
   }
 
-  private need(n: number): void {
-    if (n > this.end - this.pos) {
-      this.fail(this.section < 0 ? 'unexpected end of input' : `unexpected end of section ${this.section}`);
-    }
+  override u8(): number {
+    if (this.pos >= this.end) this.fail(this.endOfInput());
+    return this.bytes[this.pos++] as number;
   }
 
-  u8(): number {
-    this.need(1);
-    return this.bytes[this.pos++];
+  override skip(n: number): void {
+    if (n > this.end - this.pos) this.fail(this.endOfInput());
+    this.pos += n;
   }
 
-  /** Unsigned LEB128, at most 5 bytes and 32 bits. */
-  u32(): number {
-    const start = this.pos;
-    let result = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = this.u8();
-      if (shift === 28) {
-        if (b & 0xf0) this.fail('LEB128 u32 too long or too large', start);
-        return (result | (b << 28)) >>> 0;
-      }
-      result |= (b & 0x7f) << shift;
-      if (!(b & 0x80)) return result >>> 0;
-    }
+  private endOfInput(): string {
+    return this.section < 0 ? 'unexpected end of input' : `unexpected end of section ${this.section}`;
   }
 
   /** Unsigned LEB128, at most 10 bytes; values beyond Number.MAX_SAFE_INTEGER are refused. */
@@ -144,8 +134,7 @@ class Reader {
   name(): string {
     const len = this.u32();
     const start = this.pos;
-    this.need(len);
-    this.pos += len;
+    this.skip(len);
     try {
       return utf8.decode(this.bytes.subarray(start, start + len));
     } catch {

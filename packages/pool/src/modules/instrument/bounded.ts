@@ -21,7 +21,7 @@
  * entry. Anything else — another write to $i, another back edge, a `br_table` naming the loop, an
  * else — and the loop gets its per-iteration checkpoint.
  */
-import type { ByteReader } from './bytes';
+import type { ByteReader } from '../bytes';
 import { ATOMIC, Imm, MISC, PLAIN, SIMD, skipImmediates } from './opcodes';
 
 /** Most iterations a loop may have to be counted once at its entry. */

@@ -16,7 +16,7 @@
  * about a quarter of its speed (V8 keeps locals in registers, globals in memory).
  */
 import { boundedTrips } from './bounded';
-import { ByteReader, ByteWriter } from './bytes';
+import { ByteReader, ByteWriter } from '../bytes';
 import { ATOMIC, Imm, MISC, PLAIN, SIMD, isValueType, skipImmediates } from './opcodes';
 
 /**

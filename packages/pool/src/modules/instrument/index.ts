@@ -12,11 +12,11 @@
  * The two imports shift every defined function's index by two; the rewrite renumbers them everywhere.
  */
 import { WasmPoolError } from '../../errors';
-import { InstrumentError } from './bytes';
+import { InstrumentError } from '../bytes';
 import type { CheckpointMode } from './code';
 import { rewriteModule, type InstrumentOptions } from './module';
 
-export { InstrumentError } from './bytes';
+export { InstrumentError } from '../bytes';
 export { BUDGET_EXPORT, CHECK_IMPORT, REFUSED_IMPORT, type InstrumentOptions } from './module';
 export { LOOP_CHUNK, type CheckpointMode } from './code';
 

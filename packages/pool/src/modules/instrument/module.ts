@@ -5,7 +5,7 @@
  * element segments, global initializers, exports, start, the name section; see sections.ts).
  */
 import { Instrumentation } from '@wasmpool/worker';
-import { ByteReader, ByteWriter } from './bytes';
+import { ByteReader, ByteWriter } from '../bytes';
 import { claimBody, type CheckpointMode, type CodeContext } from './code';
 import {
   FUNC_TYPE,

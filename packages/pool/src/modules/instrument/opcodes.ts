@@ -7,7 +7,7 @@
  * refused: the decoder only needs immediates' lengths, and a wrong length would misread every byte
  * after it.
  */
-import type { ByteReader } from './bytes';
+import type { ByteReader } from '../bytes';
 
 /** What follows an opcode. */
 export const Imm = {

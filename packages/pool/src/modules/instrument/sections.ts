@@ -4,7 +4,7 @@
  * with the function indices the added imports shift renumbered.
  */
 import { Instrumentation } from '@wasmpool/worker';
-import { ByteReader, ByteWriter } from './bytes';
+import { ByteReader, ByteWriter } from '../bytes';
 import { checkpoint, readLocals, rewriteExpression, type CodeContext } from './code';
 import { isRefType, isValueType } from './opcodes';
 

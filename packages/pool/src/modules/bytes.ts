@@ -1,6 +1,7 @@
 /**
- * Byte-level reading and writing for the instrumenter: LEB128 integers and raw spans. Every read is
- * bounds-checked and reports its offset, so that a malformed body is refused, never misread.
+ * Byte-level reading and writing of WebAssembly binaries (the section parser in wasm-binary.ts and
+ * the instrumenter): LEB128 integers and raw spans. Every read is bounds-checked and reports its
+ * offset, so that malformed input is refused, never misread.
  */
 
 /** Thrown for input the instrumenter cannot read or does not know; `offset` is where. */
