@@ -138,10 +138,9 @@ export function resolveOptions(
     niceIncrement: 0,
   };
   const merged = { ...defaults, ...given };
-  // A minWorkers above the built-in maxWorkers raises it; an explicit contradiction is an error.
-  if (!explicitMax && typeof merged.minWorkers === 'number' && merged.minWorkers > merged.maxWorkers) {
-    merged.maxWorkers = merged.minWorkers;
-  }
+  // A minWorkers above the default maxWorkers is a contradiction like any other: nothing is raised silently.
+  if (!explicitMax)
+    sourceOf.maxWorkers = ` (the default: ${cores} CPU cores; set maxWorkers or WASM_MAX_WORKERS)`;
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -152,7 +151,7 @@ export function resolveOptions(
   if (resolved.minWorkers > resolved.maxWorkers) {
     throw new WasmPoolError(
       'INVALID_CONFIG',
-      `minWorkers${sourceOf.minWorkers ?? ''} must be ${RANGES.minWorkers}; got ${resolved.minWorkers} with maxWorkers ${resolved.maxWorkers}`,
+      `minWorkers${sourceOf.minWorkers ?? ''} must be ${RANGES.minWorkers}; got ${resolved.minWorkers} with maxWorkers ${resolved.maxWorkers}${sourceOf.maxWorkers ?? ''}`,
     );
   }
   const modules = options.modules ?? {};

@@ -66,6 +66,8 @@ export interface WasmResult<T = unknown> {
   error?: { code: ErrorCode; message: string };
   /** Time spent inside the worker running this task, in milliseconds. */
   executionTimeMs: number;
+  /** Fuel the task used, for metered tasks. */
+  fuelUsed?: number;
 }
 
 /** Per-call options of `run()`. */
@@ -80,6 +82,14 @@ export interface RunOptions {
 export interface BatchOptions extends RunOptions {
   /** Called as results arrive, with the number settled so far and the batch size. */
   onProgress?: (done: number, total: number) => void;
+}
+
+/** Per-call options of `stream()`. */
+export interface StreamOptions extends RunOptions {
+  /** true (default): results in input order; false: as they complete. */
+  ordered?: boolean;
+  /** The most tasks held at once (pulled from the source and not yet consumed); default 2048. */
+  highWaterMark?: number;
 }
 
 /** Summary statistics of a duration, in milliseconds. */

@@ -106,7 +106,7 @@ describe('dispatch', () => {
     expect((await many).every((r) => r.success)).toBe(true);
   });
 
-  test('maxQueue refuses with QUEUE_FULL and loses nothing already accepted', async () => {
+  test('maxQueue refuses run() with QUEUE_FULL; a batch waits for room; nothing accepted is lost', async () => {
     const pool = await mathPool({ minWorkers: 1, maxWorkers: 1, maxQueue: 10 });
     // Keep the only worker busy so that tasks wait in the queue.
     const blocker = pool.run({ module: 'faults', function: 'busy', params: [20_000_000] });
@@ -116,21 +116,28 @@ describe('dispatch', () => {
     );
     // Submitted in the same tick, before the queue moves into the worker's pipeline.
     const refusedRun = rejectionOf(pool.run({ module: 'math', function: 'add', params: [1, 1] }));
-    const refusedBatch = pool.runBatch([{ module: 'math', function: 'add', params: [1, 1] }]);
+    const waitingBatch = pool.runBatch([{ module: 'math', function: 'add', params: [1, 1] }]);
     expect((await refusedRun).code).toBe('QUEUE_FULL');
-    expect((await refusedBatch)[0]!.error?.code).toBe('QUEUE_FULL');
+    expect(pool.stats().queued).toBe(11);
+    expect((await waitingBatch)[0]!.output).toBe(2);
     await expect(Promise.all(accepted)).resolves.toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     await blocker;
-    expect(pool.stats().failures.QUEUE_FULL).toBe(2);
+    expect(pool.stats().failures.QUEUE_FULL).toBe(1);
   });
 
-  test('a batch larger than the queue room gets QUEUE_FULL for the excess only', async () => {
+  test('a batch larger than the queue enters it as room frees up: every task runs, the queue stays bounded', async () => {
     const pool = await mathPool({ maxQueue: 100 });
-    const results = await pool.runBatch(
-      Array.from({ length: 150 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 0] })),
+    const batch = pool.runBatch(
+      Array.from({ length: 5_000 }, (_, i) => ({ module: 'math', function: 'add', params: [i, 0] })),
     );
-    expect(results.filter((r) => r.success)).toHaveLength(100);
-    expect(results.slice(100).every((r) => r.error?.code === 'QUEUE_FULL')).toBe(true);
+    // A batch fills at most half the queue: run() calls beside it are not refused.
+    const beside = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => pool.run({ module: 'math', function: 'add', params: [i, 1] })),
+    );
+    expect(beside).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const results = await batch;
+    expect(results.map((r) => r.output)).toEqual(Array.from({ length: 5_000 }, (_, i) => i));
+    expect(pool.stats().failures.QUEUE_FULL).toBeUndefined();
   });
 
   test('changing the array after runBatch() returns does not reach waiting tasks', async () => {

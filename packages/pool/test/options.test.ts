@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { WasmPool, WasmPoolError, resolveOptions } from '@wasmpool/pool';
 
 function configError(run: () => unknown): WasmPoolError {
@@ -87,9 +88,16 @@ describe('options', () => {
     );
   });
 
-  test('minWorkers above the default maxWorkers raises it; explicit contradictions are refused', () => {
-    expect(resolveOptions({ minWorkers: 64 }, {}).maxWorkers).toBe(64);
+  test('minWorkers above maxWorkers is refused, whether maxWorkers is given or the default', () => {
+    const cores = availableParallelism();
+    expect(configError(() => resolveOptions({ minWorkers: cores + 3 }, {})).message).toMatch(
+      new RegExp(`got ${cores + 3} with maxWorkers ${cores} \\(the default: ${cores} CPU cores`),
+    );
+    expect(
+      configError(() => resolveOptions({}, { WASM_INITIAL_WORKERS: String(cores + 3) })).message,
+    ).toMatch(/minWorkers \(from WASM_INITIAL_WORKERS=.*CPU cores/);
     configError(() => resolveOptions({ minWorkers: 3 }, { WASM_MAX_WORKERS: '2' }));
+    expect(resolveOptions({ minWorkers: cores + 3, maxWorkers: cores + 3 }, {}).minWorkers).toBe(cores + 3);
   });
 
   test('create() rejects with INVALID_CONFIG', async () => {

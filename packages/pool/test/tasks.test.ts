@@ -254,6 +254,6 @@ describe('traps', () => {
       ['1', false, 'INVALID_PARAMS'],
       ['three', true, 4],
     ]);
-    expect(results[1]!.error!.message).toBe('task.id must be a string');
+    expect(results[1]!.error!.message).toBe('task.id must be a string; got 7');
   });
 });

@@ -193,7 +193,7 @@ export class Executor {
       }
       if (end - flushedAt >= FLUSH_INTERVAL_MS && i + 1 < count) {
         const n = i + 1 - first;
-        post(this.results(n, out, outRefs), transfer);
+        post(this.results(message.seq, first, n, out, outRefs), transfer);
         first = i + 1;
         clock = flushedAt = performance.now();
         out = this.resultArrays(count - first);
@@ -202,7 +202,7 @@ export class Executor {
         transfer = [];
       }
     }
-    post(this.results(count - first, out, outRefs), transfer);
+    post(this.results(message.seq, first, count - first, out, outRefs), transfer);
   }
 
   /** Reads new cancellations from the status block; true if task `seq` is one of them. */
@@ -241,11 +241,19 @@ export class Executor {
     }
   }
 
-  private results(count: number, out: ResultArrays, refs: unknown[]): ResultsMessage {
+  private results(
+    seq: number,
+    first: number,
+    count: number,
+    out: ResultArrays,
+    refs: unknown[],
+  ): ResultsMessage {
     const inSlot = out.slot >= 0;
     const { status, values, times } = out;
     return {
       type: 'results',
+      seq,
+      first,
       count,
       slot: out.slot,
       status: inSlot ? null : status.length === count ? status : status.slice(0, count),

@@ -170,6 +170,8 @@ export interface WorkerInit {
  */
 export interface RunMessage {
   type: 'run';
+  /** Sequence number of the message; its results name it. */
+  seq: number;
   count: number;
   /** The run slot of the channel that holds `ops` and `args`. */
   slot: number;
@@ -198,6 +200,9 @@ export type ToWorker = RunMessage | LoadMessage | UnloadMessage;
  */
 export interface ResultsMessage {
   type: 'results';
+  /** The run message these results answer, and the position in it of the first of them. */
+  seq: number;
+  first: number;
   count: number;
   /** The result slot of the channel that holds the arrays, or -1: they are the three below. */
   slot: number;

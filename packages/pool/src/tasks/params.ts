@@ -1,7 +1,7 @@
 import { OutputKind } from '@wasmpool/worker';
 import { WasmPoolError } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
-import type { OutputType, TaskParam, WasmTask } from '../types';
+import type { OutputType, TaskParam } from '../types';
 
 const I32_MIN = -(2 ** 31);
 const U32_MAX = 2 ** 32 - 1;
@@ -17,7 +17,7 @@ const OUTPUTS: Record<OutputType, OutputKind> = {
   json: OutputKind.json,
 };
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'string') return JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value);
   if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
@@ -39,22 +39,30 @@ function invalidParams(
 }
 
 /**
- * Checks a task and returns its output kind; throws INVALID_PARAMS. The common case (numbers for a
- * function of i32, f32 and f64 params, default output) takes a short path.
+ * Checks params read from a task (`values[0..count)`) and its `output` against the signature of its
+ * function. Returns the output kind; throws INVALID_PARAMS naming the signature. The common case
+ * (numbers for a function of i32, f32 and f64 params, default output) takes a short path.
  */
-export function checkTask(task: WasmTask, fn: FunctionRef): OutputKind {
+export function checkParams(
+  fn: FunctionRef,
+  values: readonly unknown[],
+  count: number,
+  output: unknown,
+  taskId: string | undefined,
+): OutputKind {
   const plain = fn.plainParams;
-  if (plain !== undefined && task.output === undefined && isPlainParams(task.params, plain)) {
+  if (plain !== undefined && output === undefined && isPlainParams(values, count, plain)) {
     return fn.defaultOutput;
   }
-  return checkTaskFully(task, fn);
+  checkParamsFully(fn, values.slice(0, count), taskId);
+  return outputOf(output, fn, taskId);
 }
 
-/** Whether `params` are numbers that fit a function of i32, f32 and f64 params (`plain`, see FunctionRef). */
-function isPlainParams(params: unknown, plain: readonly boolean[]): boolean {
-  if (!Array.isArray(params) || params.length !== plain.length) return false;
-  for (let i = 0; i < plain.length; i++) {
-    const value: unknown = params[i];
+/** Whether `values[0..count)` are numbers that fit a function of i32, f32 and f64 params (`plain`, see FunctionRef). */
+export function isPlainParams(values: readonly unknown[], count: number, plain: readonly boolean[]): boolean {
+  if (count !== plain.length) return false;
+  for (let i = 0; i < count; i++) {
+    const value: unknown = values[i];
     if (typeof value !== 'number') return false;
     // An i32 takes an integer from -2^31 to 2^32-1.
     if (plain[i] === true && value !== (value | 0) && value !== value >>> 0) return false;
@@ -62,19 +70,14 @@ function isPlainParams(params: unknown, plain: readonly boolean[]): boolean {
   return true;
 }
 
-/**
- * Checks a task's params and output against the signature of its function. Returns the output
- * kind; throws INVALID_PARAMS naming the signature.
- */
-function checkTaskFully(task: WasmTask, fn: FunctionRef): OutputKind {
-  const params = task.params ?? [];
-  if (!Array.isArray(params)) throw invalidParams(fn, [], 'params must be an array', task.id);
+/** Checks params against the signature of their function; throws INVALID_PARAMS naming it. */
+function checkParamsFully(fn: FunctionRef, params: readonly unknown[], taskId: string | undefined): void {
   const types = fn.signature.params;
   let slot = 0;
   for (let i = 0; i < params.length; i++) {
     const value: unknown = params[i];
     const type = types[slot];
-    if (type === undefined) throw invalidParams(fn, params, `too many params`, task.id);
+    if (type === undefined) throw invalidParams(fn, params, `too many params`, taskId);
     if (type === 'unknown') {
       // A compiled module's types are hidden: numbers and bigints pass as they are.
       if (value instanceof Uint8Array || typeof value === 'string') {
@@ -83,31 +86,26 @@ function checkTaskFully(task: WasmTask, fn: FunctionRef): OutputKind {
             fn,
             params,
             `param ${i} is bytes, which takes two slots and an alloc export`,
-            task.id,
+            taskId,
           );
         }
         slot += 2;
       } else if (typeof value === 'number' || typeof value === 'bigint') {
         slot++;
       } else {
-        throw invalidParams(fn, params, `param ${i} must be a number, bigint, Uint8Array or string`, task.id);
+        throw invalidParams(fn, params, `param ${i} must be a number, bigint, Uint8Array or string`, taskId);
       }
     } else if (typeof value === 'number') {
       if (type === 'i32') {
         if (!Number.isInteger(value) || value < I32_MIN || value > U32_MAX) {
-          throw invalidParams(
-            fn,
-            params,
-            `param ${i} (i32) must be an integer from -2^31 to 2^32-1`,
-            task.id,
-          );
+          throw invalidParams(fn, params, `param ${i} (i32) must be an integer from -2^31 to 2^32-1`, taskId);
         }
       } else if (type === 'i64') {
         if (!Number.isSafeInteger(value)) {
-          throw invalidParams(fn, params, `param ${i} (i64) must be a bigint or a safe integer`, task.id);
+          throw invalidParams(fn, params, `param ${i} (i64) must be a bigint or a safe integer`, taskId);
         }
       } else if (type !== 'f32' && type !== 'f64') {
-        throw invalidParams(fn, params, `param ${i} is ${type}, which tasks cannot pass`, task.id);
+        throw invalidParams(fn, params, `param ${i} is ${type}, which tasks cannot pass`, taskId);
       }
       slot++;
     } else if (typeof value === 'bigint') {
@@ -116,29 +114,29 @@ function checkTaskFully(task: WasmTask, fn: FunctionRef): OutputKind {
           fn,
           params,
           `param ${i} is ${type}; a bigint fits only an i64 (-2^63 to 2^64-1)`,
-          task.id,
+          taskId,
         );
       }
       slot++;
     } else if (value instanceof Uint8Array || typeof value === 'string') {
       if (type !== 'i32' || types[slot + 1] !== 'i32') {
-        throw invalidParams(fn, params, `param ${i} is bytes, which takes two i32 slots (ptr, len)`, task.id);
+        throw invalidParams(fn, params, `param ${i} is bytes, which takes two i32 slots (ptr, len)`, taskId);
       }
       if (!fn.version.hasAlloc) {
-        throw invalidParams(fn, params, `bytes need the module to export alloc(len: i32) -> i32`, task.id);
+        throw invalidParams(fn, params, `bytes need the module to export alloc(len: i32) -> i32`, taskId);
       }
       slot += 2;
     } else {
-      throw invalidParams(fn, params, `param ${i} must be a number, bigint, Uint8Array or string`, task.id);
+      throw invalidParams(fn, params, `param ${i} must be a number, bigint, Uint8Array or string`, taskId);
     }
   }
-  if (slot !== types.length) throw invalidParams(fn, params, `too few params`, task.id);
-  return outputOf(task, fn);
+  if (slot !== types.length) throw invalidParams(fn, params, `too few params`, taskId);
 }
 
-function outputOf(task: WasmTask, fn: FunctionRef): OutputKind {
-  if (task.output === undefined) return fn.defaultOutput;
-  const kind = OUTPUTS[task.output];
+function outputOf(output: unknown, fn: FunctionRef, taskId: string | undefined): OutputKind {
+  if (output === undefined) return fn.defaultOutput;
+  const kind =
+    typeof output === 'string' && Object.hasOwn(OUTPUTS, output) ? OUTPUTS[output as OutputType] : undefined;
   const results = fn.signature.results;
   if (results[0] === 'unknown' && kind !== undefined) return kind;
   const single = results.length === 1 ? results[0] : undefined;
@@ -161,40 +159,40 @@ function outputOf(task: WasmTask, fn: FunctionRef): OutputKind {
     default:
       throw new WasmPoolError(
         'INVALID_PARAMS',
-        `output must be one of ${Object.keys(OUTPUTS).join(', ')}; got ${describe(task.output)}`,
-        task.id === undefined ? undefined : { taskId: task.id },
+        `output must be one of ${Object.keys(OUTPUTS).join(', ')}; got ${describe(output)}`,
+        taskId === undefined ? undefined : { taskId },
       );
   }
   if (!fits) {
     throw new WasmPoolError(
       'INVALID_PARAMS',
-      `${fn.label} cannot give a '${task.output}' output (bytes, string and json need an i64 (ptr << 32) | len)`,
-      task.id === undefined ? undefined : { taskId: task.id },
+      `${fn.label} cannot give a '${String(output)}' output (bytes, string and json need an i64 (ptr << 32) | len)`,
+      taskId === undefined ? undefined : { taskId },
     );
   }
   return kind;
 }
 
-/** Looks up a task's function, with a clear error for a bad task shape, module or function. */
-export function findFunction(registry: ModuleRegistry, task: WasmTask): FunctionRef {
-  if (typeof task !== 'object' || task === null) {
-    throw new WasmPoolError('INVALID_PARAMS', 'a task must be an object with module and function');
-  }
-  const taskId = typeof task.id === 'string' ? task.id : undefined;
-  if (task.id !== undefined && typeof task.id !== 'string') {
-    throw new WasmPoolError('INVALID_PARAMS', 'task.id must be a string');
-  }
-  const version = registry.get(task.module);
+/** Looks up the function a task names, with a clear error for a bad module or function. */
+export function findFunction(
+  registry: ModuleRegistry,
+  module: unknown,
+  name: unknown,
+  taskId: string | undefined,
+): FunctionRef {
+  const version = typeof module === 'string' ? registry.get(module) : undefined;
   if (version === undefined) {
-    throw new WasmPoolError('MODULE_NOT_FOUND', `no module named ${describe(task.module)} is registered`, {
-      ...(taskId === undefined ? {} : { taskId }),
-    });
+    throw new WasmPoolError(
+      'MODULE_NOT_FOUND',
+      `no module named ${describe(module)} is registered`,
+      taskId === undefined ? undefined : { taskId },
+    );
   }
-  const fn = version.functions.get(task.function);
+  const fn = typeof name === 'string' ? version.functions.get(name) : undefined;
   if (fn === undefined) {
     throw new WasmPoolError(
       'FUNCTION_NOT_FOUND',
-      `module '${version.name}' exports no function ${describe(task.function)}; it exports ${[...version.functions.keys()].join(', ')}`,
+      `module '${version.name}' exports no function ${describe(name)}; it exports ${[...version.functions.keys()].join(', ')}`,
       taskId === undefined ? undefined : { taskId },
     );
   }

@@ -1,11 +1,11 @@
-import type EventEmitter from 'eventemitter3';
 import type { ErrorCode } from '../errors';
+import { safeEmit, type PoolEmitter } from './events';
 import type { TaskBlock } from './task-block';
-import type { PoolEvents, WasmResult } from '../types';
+import type { WasmResult } from '../types';
 
 /** Emits `taskComplete` for a settled task: a success when `code` is undefined, else a failure. */
 export function emitTaskComplete(
-  emitter: EventEmitter<PoolEvents>,
+  emitter: PoolEmitter,
   block: TaskBlock,
   index: number,
   waitTimeMs: number,
@@ -13,6 +13,7 @@ export function emitTaskComplete(
   output: unknown,
   code?: ErrorCode,
   message?: string,
+  fuelUsed?: number,
 ): void {
   const result: WasmResult =
     code === undefined
@@ -23,10 +24,11 @@ export function emitTaskComplete(
           error: { code, message: message ?? '' },
           executionTimeMs,
         };
-  const fn = block.fns[index];
-  emitter.emit('taskComplete', result, {
-    module: fn?.version.name ?? String(block.tasks[index]?.module),
-    function: fn?.name ?? String(block.tasks[index]?.function),
+  if (fuelUsed !== undefined) result.fuelUsed = fuelUsed;
+  const fn = block.fns[index]!;
+  safeEmit(emitter, 'taskComplete', result, {
+    module: fn.version.name,
+    function: fn.name,
     waitTimeMs: Math.max(0, waitTimeMs),
   });
 }

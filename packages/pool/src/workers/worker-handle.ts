@@ -17,6 +17,8 @@ import type { WorkerResourceLimits } from '../types';
 
 /** Tasks sent to a worker in one message, in order. */
 export interface PipelineEntry {
+  /** The run message's sequence number (its results name it). */
+  seq: number;
   /** Task indices, each in its block. */
   indices: Int32Array;
   /** The blocks, one per run of tasks: `blocks[r]` holds the tasks before `ends[r]`. */
@@ -206,12 +208,13 @@ export class WorkerHandle {
   dispatch(message: ToWorker, entry: PipelineEntry): void {
     const free = this.freeRunSlots.indexOf(entry.slot);
     if (free < 0) throw new Error(`run slot ${entry.slot} of worker ${this.id} is in use`);
+    // Posted first: a message that cannot be sent leaves nothing behind (the caller fails its tasks).
+    this.send(message);
     this.freeRunSlots.splice(free, 1);
     this.pipeline.push(entry);
     const count = entry.indices.length;
     this.inflight += count;
     this.tasksSent += count;
-    this.send(message);
     const due = now() + entry.minTimeoutMs;
     if (due < this.watchdogDue) this.armWatchdog(entry.minTimeoutMs);
   }
@@ -265,6 +268,16 @@ export class WorkerHandle {
       }
     }
     return true;
+  }
+
+  /** Whether the worker was sent task `index` of `block` and has not reported it. */
+  holds(block: TaskBlock, index: number): boolean {
+    for (const entry of this.pipeline) {
+      for (let at = entry.next; at < entry.indices.length; at++) {
+        if (entry.indices[at] === index && blockAt(entry, at) === block) return true;
+      }
+    }
+    return false;
   }
 
   /** The pipeline task `offset` places after the first unreported one. */

@@ -1,0 +1,184 @@
+import { WasmPoolError } from '../errors';
+import type { ModuleRegistry } from '../modules/registry';
+import type { ResolvedOptions } from '../options';
+import type { WasmResult } from '../types';
+import type { Scheduler } from '../workers/scheduler';
+import { admitTask, newLookupCache, refusal, type LookupCache } from './admission';
+import { abortMessage, readCallOptions } from './call-options';
+import { streamResults } from './stream';
+import { BatchBlock, RunBlock, TaskState, type ResultsBlock } from './task-block';
+import type { Slice } from './queue';
+
+/** The shared result of every hole of a sparse batch (frozen: one object for all of them). */
+const HOLE_ERROR = Object.freeze({
+  code: 'INVALID_PARAMS' as const,
+  message: 'no task at this position (a hole in a sparse array)',
+});
+
+/**
+ * Where tasks enter the pool: run(), runBatch() and stream() admit their tasks here (admission
+ * reads and copies them), hand them to the ledger, and ask the scheduler to dispatch.
+ */
+export class TaskIntake {
+  private openBlock: RunBlock | undefined;
+  private openSlice: Slice | undefined;
+  private readonly runCache: LookupCache = newLookupCache();
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly registry: ModuleRegistry,
+    private readonly scheduler: Scheduler,
+    private readonly isClosed: () => boolean,
+  ) {
+    scheduler.beforeFlush = () => {
+      this.openBlock = undefined;
+      this.openSlice = undefined;
+    };
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed()) throw new WasmPoolError('POOL_CLOSED', 'the pool is closed');
+  }
+
+  /** One task: resolves its output, rejects with a WasmPoolError. */
+  run<T>(task: unknown, options: unknown): Promise<T> {
+    const { scheduler } = this;
+    const ledger = scheduler.ledger;
+    try {
+      this.checkOpen();
+      const call = readCallOptions(options, this.options.taskTimeoutMs);
+      const { signal } = call;
+      if (signal?.aborted) throw new WasmPoolError('ABORTED', abortMessage(signal));
+      if (ledger.queued >= this.options.maxQueue) {
+        throw new WasmPoolError('QUEUE_FULL', `the queue holds ${ledger.queued} tasks, its limit (maxQueue)`);
+      }
+      let block = this.openBlock;
+      if (block === undefined) {
+        block = this.openBlock = new RunBlock(this.options.taskTimeoutMs, 2);
+        // Grows with each run() of this tick, until the next dispatch seals the block.
+        this.openSlice = { block, indices: null, start: 0, end: 0 };
+        ledger.queue.pushOpen(this.openSlice);
+      }
+      const index = block.nextIndex();
+      admitTask(this.registry, block, index, task, this.runCache);
+      const runBlock = block;
+      const promise = new Promise<T>((resolve, reject) => {
+        runBlock.add(resolve as (output: unknown) => void, reject);
+      });
+      if (call.timeoutMs !== this.options.taskTimeoutMs) (block.timeouts ??= [])[index] = call.timeoutMs;
+      ledger.acceptQueued(block, index);
+      if (signal !== undefined) {
+        const onAbort = (): void => scheduler.recovery.abort(runBlock, index, abortMessage(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        block.onSettle(index, () => signal.removeEventListener('abort', onAbort));
+      }
+      this.openSlice!.end = index + 1;
+      scheduler.workers.retryStarts();
+      scheduler.scheduleFlush();
+      return promise;
+    } catch (error) {
+      const failure = asPoolError(error);
+      ledger.refused(refusal(task, failure));
+      return Promise.reject(failure);
+    }
+  }
+
+  /** Many tasks: one WasmResult per task, in input order; never rejects because a task failed. */
+  runBatch<T>(tasks: unknown, options: unknown): Promise<WasmResult<T>[]> {
+    let call;
+    try {
+      this.checkOpen();
+      if (!Array.isArray(tasks))
+        throw new WasmPoolError('INVALID_PARAMS', 'runBatch takes an array of tasks');
+      call = readCallOptions(options, this.options.taskTimeoutMs);
+    } catch (error) {
+      return Promise.reject(asPoolError(error));
+    }
+    const list = tasks as readonly unknown[];
+    const length = list.length;
+    if (length === 0) return Promise.resolve([]);
+    const { signal, onProgress } = call;
+    const { scheduler } = this;
+    return new Promise<WasmResult<T>[]>((resolve) => {
+      let onAbort: (() => void) | undefined;
+      const block = new BatchBlock(
+        call.timeoutMs,
+        length,
+        (results) => {
+          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          resolve(results as WasmResult<T>[]);
+        },
+        onProgress,
+      );
+      this.admitAll(
+        block,
+        (i) => list[i],
+        (i) => i in list,
+        signal,
+      );
+      if (block.unsettled > 0 && signal !== undefined) {
+        onAbort = () => scheduler.recovery.abortBlock(block, abortMessage(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      block.flush();
+    });
+  }
+
+  /**
+   * Admits the tasks of a batch or stream block (`taskAt(i)` for i < block.size; `present(i)` false
+   * for a hole) and hands the accepted ones to the ledger, which feeds them to the queue.
+   */
+  admitAll(
+    block: ResultsBlock,
+    taskAt: (index: number) => unknown,
+    present: (index: number) => boolean,
+    signal: AbortSignal | undefined,
+  ): void {
+    const { ledger } = this.scheduler;
+    const cache = newLookupCache();
+    const aborted = signal?.aborted === true ? new WasmPoolError('ABORTED', abortMessage(signal)) : undefined;
+    const size = block.size;
+    for (let i = 0; i < size; i++) {
+      const raw = taskAt(i);
+      if (raw === undefined && !present(i)) {
+        ledger.refusedHole(block, i, HOLE_ERROR);
+        continue;
+      }
+      try {
+        admitTask(this.registry, block, i, raw, cache);
+        if (aborted !== undefined) throw aborted;
+      } catch (error) {
+        block.fns[i] = undefined;
+        ledger.refusedInBlock(block, i, refusal(raw, asPoolError(error)));
+        continue;
+      }
+      ledger.acceptWaiting(block, i);
+    }
+    if (block.unsettled > 0) {
+      ledger.startFeeding(block);
+      this.scheduler.workers.retryStarts();
+      this.scheduler.scheduleFlush();
+    }
+  }
+
+  /** Results of a stream of tasks, pulled as they are consumed. */
+  stream(source: unknown, options: unknown): AsyncIterable<WasmResult> {
+    this.checkOpen();
+    const call = readCallOptions(options, this.options.taskTimeoutMs);
+    return streamResults(this, this.scheduler, source, call);
+  }
+}
+
+/** Any error thrown while admitting is the caller's fault; it reaches the caller as a WasmPoolError. */
+function asPoolError(error: unknown): WasmPoolError {
+  if (error instanceof WasmPoolError) return error;
+  return new WasmPoolError(
+    'INVALID_PARAMS',
+    `the task could not be read: ${String((error as Error)?.message ?? 'unknown error')}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+export { TaskState };
