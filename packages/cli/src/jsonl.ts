@@ -9,8 +9,10 @@ const TASK_KEYS = new Set(['id', 'module', 'function', 'params', 'output']);
 const INTEGER = /^-?\d+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Why a line is not a task. */
-export class TaskLineError extends Error {}
+/** Why a line is not a task; `taskId` is its id when the line is an object with a string id. */
+export class TaskLineError extends Error {
+  taskId: string | undefined;
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -24,7 +26,9 @@ export function decodeParam(value: unknown, where: string): TaskParam {
     if (keys.length === 1 && keys[0] === 'bigint') {
       const digits = value.bigint;
       if (typeof digits === 'string' && INTEGER.test(digits)) return BigInt(digits);
-      throw new TaskLineError(`${where}: "bigint" must be a string of decimal digits, got ${JSON.stringify(digits)}`);
+      throw new TaskLineError(
+        `${where}: "bigint" must be a string of decimal digits, got ${JSON.stringify(digits)}`,
+      );
     }
     if (keys.length === 1 && keys[0] === 'base64') {
       const text = value.base64;
@@ -49,9 +53,20 @@ export function decodeTask(line: string, fallbackId: string): WasmTask {
     throw new TaskLineError(`not JSON: ${(error as Error).message}`);
   }
   if (!isObject(value)) throw new TaskLineError('a task must be a JSON object');
+  try {
+    return readTask(value, fallbackId);
+  } catch (error) {
+    if (error instanceof TaskLineError && typeof value.id === 'string') error.taskId = value.id;
+    throw error;
+  }
+}
+
+function readTask(value: Record<string, unknown>, fallbackId: string): WasmTask {
   const unknown = Object.keys(value).filter((key) => !TASK_KEYS.has(key));
   if (unknown.length > 0) {
-    throw new TaskLineError(`unknown field ${JSON.stringify(unknown[0])}; a task has ${[...TASK_KEYS].join(', ')}`);
+    throw new TaskLineError(
+      `unknown field ${JSON.stringify(unknown[0])}; a task has ${[...TASK_KEYS].join(', ')}`,
+    );
   }
   const { id, module, function: fn, params, output } = value;
   if (id !== undefined && typeof id !== 'string') throw new TaskLineError('"id" must be a string');
@@ -76,7 +91,9 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
   const original = this[key];
   if (typeof original === 'bigint') return { bigint: original.toString() };
   if (original instanceof Uint8Array) {
-    return { base64: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
+    return {
+      base64: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64'),
+    };
   }
   return value;
 }

@@ -51,9 +51,10 @@ export function addPoolOptions(command: Command): Command {
       ),
     )
     .addOption(
-      new Option('--min-workers <n>', 'workers started at once and kept (env WASM_INITIAL_WORKERS)').argParser(
-        integer(0, 1024),
-      ),
+      new Option(
+        '--min-workers <n>',
+        'workers started at once and kept (env WASM_INITIAL_WORKERS)',
+      ).argParser(integer(0, 1024)),
     )
     .addOption(
       new Option('--max-workers <n>', 'most workers (env WASM_MAX_WORKERS; default: CPU cores)').argParser(
@@ -66,9 +67,10 @@ export function addPoolOptions(command: Command): Command {
       ),
     )
     .addOption(
-      new Option('-t, --timeout <ms>', 'wall-clock limit of one task (env WASM_TASK_TIMEOUT_MS; default 5000)').argParser(
-        integer(1, 2 ** 31 - 1),
-      ),
+      new Option(
+        '-t, --timeout <ms>',
+        'wall-clock limit of one task (env WASM_TASK_TIMEOUT_MS; default 5000)',
+      ).argParser(integer(1, 2 ** 31 - 1)),
     )
     .addOption(
       new Option(
@@ -86,7 +88,9 @@ export function addPoolOptions(command: Command): Command {
         'serve Prometheus metrics at http://HOST:PORT/metrics while running (0: a free port)',
       ).argParser(integer(0, 65535)),
     )
-    .addOption(new Option('--metrics-host <host>', 'address the metrics server listens on').default('127.0.0.1'));
+    .addOption(
+      new Option('--metrics-host <host>', 'address the metrics server listens on').default('127.0.0.1'),
+    );
 }
 
 /** The pool options the flags give; what they leave out stays unset for the environment to fill. */

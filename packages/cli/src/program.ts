@@ -55,7 +55,10 @@ export function buildProgram(exit: (code: ExitCode) => void): Command {
     )
     .addOption(new Option('--output-type <type>', 'how to read the return value').choices(OUTPUT_TYPES))
     .option('--json', 'print the whole result as a JSON line (also when the task fails)')
-    .option('--host-imports <file>', 'JS module (path or file: URL) giving the host functions the module imports');
+    .option(
+      '--host-imports <file>',
+      'JS module (path or file: URL) giving the host functions the module imports',
+    );
   addPoolOptions(run)
     .addHelpText(
       'after',
@@ -76,13 +79,23 @@ Examples:
   const batch = program
     .command('batch')
     .description('run JSON Lines tasks from a file or stdin, writing one result line per task')
-    .requiredOption('-m, --module <name=file>', 'a module the tasks may call (repeat for more)', nameEquals('--module'))
-    .option('--host-imports <name=file>', 'host functions of module NAME (repeatable)', nameEquals('--host-imports'))
+    .requiredOption(
+      '-m, --module <name=file>',
+      'a module the tasks may call (repeat for more)',
+      nameEquals('--module'),
+    )
+    .option(
+      '--host-imports <name=file>',
+      'host functions of module NAME (repeatable)',
+      nameEquals('--host-imports'),
+    )
     .option('-i, --input <file>', 'tasks, one JSON object per line (default: stdin)')
     .option('-o, --output <file>', 'results, one JSON object per line (default: stdout)')
     .option('--unordered', 'write results as they finish instead of in input order')
     .addOption(
-      new Option('--high-water-mark <n>', 'most tasks held at once by the stream').argParser(integer(1, 2 ** 24)),
+      new Option('--high-water-mark <n>', 'most tasks held at once by the stream').argParser(
+        integer(1, 2 ** 24),
+      ),
     )
     .option('--progress', 'show a progress bar on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never show a progress bar')
@@ -134,7 +147,9 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
       process.stderr.write(`wasmpool: ${error.message}\n`);
       return error.exitCode;
     }
-    process.stderr.write(`wasmpool: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `wasmpool: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     return EXIT.io;
   }
 }

@@ -15,7 +15,16 @@ export class BatchProgress {
         ? '{tasks} tasks, {failed} failed, {rate} tasks/s'
         : '[{bar}] {percentage}% of the input | {tasks} tasks, {failed} failed, {rate} tasks/s | ETA {eta_formatted}';
     this.bar = new SingleBar(
-      { format, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+      {
+        format,
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: false,
+        etaBuffer: 50,
+        // shown when stderr is a terminal, or when asked for with --progress (then on any stderr)
+        noTTYOutput: true,
+        notTTYSchedule: 1000,
+      },
       Presets.shades_classic,
     );
     this.bar.start(totalBytes ?? 0, 0, { tasks: 0, failed: 0, rate: 0 });

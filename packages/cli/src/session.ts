@@ -9,8 +9,10 @@ import { poolOptionsOf, type PoolFlags } from './pool-options';
 
 export interface Session {
   readonly pool: WasmPool;
-  /** Aborted on SIGINT or SIGTERM. */
+  /** Aborted on SIGINT or SIGTERM, or by {@link Session.interrupt}. */
   readonly signal: AbortSignal;
+  /** Stops the work as a signal would (for instance when the output is gone). */
+  interrupt(): void;
   /** Ends the metrics server and the pool (destroying it when interrupted), and removes the handlers. */
   close(): Promise<void>;
 }
@@ -39,7 +41,10 @@ export async function openSession(
   if (flags.metricsPort !== undefined) {
     const metrics = bindPoolMetrics(pool);
     try {
-      const server = await serveMetrics(metrics.registry, { host: flags.metricsHost, port: flags.metricsPort });
+      const server = await serveMetrics(metrics.registry, {
+        host: flags.metricsHost,
+        port: flags.metricsPort,
+      });
       log(`Prometheus metrics: ${server.url}`);
       stopMetrics = async () => {
         await server.close();
@@ -61,6 +66,7 @@ export async function openSession(
   return {
     pool,
     signal: interrupt.signal,
+    interrupt: onSignal,
     async close() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -106,7 +106,10 @@ export function readWasmFacts(bytes: Uint8Array): WasmFacts {
       }
       case State.typeEntry: {
         const entry = reader.result as ITypeEntry;
-        types.push({ params: (entry.params ?? []).map(typeName), results: (entry.returns ?? []).map(typeName) });
+        types.push({
+          params: (entry.params ?? []).map(typeName),
+          results: (entry.returns ?? []).map(typeName),
+        });
         break;
       }
       case State.importEntry: {

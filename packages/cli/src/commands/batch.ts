@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -26,7 +26,9 @@ export interface BatchFlags extends PoolFlags {
 const MODULE_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** A commander parser for repeated `NAME=FILE` flags, collected into one record. */
-export function nameEquals(flag: string): (value: string, previous: Record<string, string> | undefined) => Record<string, string> {
+export function nameEquals(
+  flag: string,
+): (value: string, previous: Record<string, string> | undefined) => Record<string, string> {
   return (value, previous = {}) => {
     const at = value.indexOf('=');
     const name = value.slice(0, at);
@@ -40,12 +42,15 @@ export function nameEquals(flag: string): (value: string, previous: Record<strin
 }
 
 /** Opens the input (stdin for undefined or '-'), with its size when it is a regular file. */
-async function openInput(input: string | undefined): Promise<{ stream: Readable; size?: number; bytesRead(): number }> {
+async function openInput(
+  input: string | undefined,
+): Promise<{ stream: Readable; size?: number; bytesRead(): number }> {
   if (input === undefined || input === '-') return { stream: process.stdin, bytesRead: () => 0 };
   try {
     const handle = await open(input, 'r');
     const info = await stat(input);
-    const stream: ReadStream = createReadStream('', { fd: handle.fd, highWaterMark: 256 * 1024 });
+    // The stream owns the handle (and closes it): a handle nobody holds would be closed by the GC.
+    const stream: ReadStream = handle.createReadStream({ highWaterMark: 256 * 1024 });
     return { stream, ...(info.isFile() ? { size: info.size } : {}), bytesRead: () => stream.bytesRead };
   } catch (error) {
     throw new CliError(`cannot read ${input}: ${(error as Error).message}`, EXIT.io);
@@ -56,16 +61,17 @@ async function openOutput(output: string | undefined): Promise<{ stream: Writabl
   if (output === undefined || output === '-') return { stream: process.stdout, isFile: false };
   try {
     const handle = await open(output, 'w');
-    return { stream: createWriteStream('', { fd: handle.fd }), isFile: true };
+    return { stream: handle.createWriteStream(), isFile: true };
   } catch (error) {
     throw new CliError(`cannot write ${output}: ${(error as Error).message}`, EXIT.io);
   }
 }
 
 /** The failed result of an input line that is not a task. */
-function lineError(line: number, message: string): WasmResult {
+function lineError(line: number, error: TaskLineError): WasmResult {
+  const message = error.message;
   return {
-    id: String(line),
+    id: error.taskId ?? String(line),
     success: false,
     error: { code: 'INVALID_PARAMS', message: `line ${line}: ${message}` },
     executionTimeMs: 0,
@@ -98,6 +104,12 @@ export async function batchCommand(flags: BatchFlags): Promise<ExitCode> {
   };
   const session = await openSession(modules, flags, log);
 
+  let outputError: Error | undefined;
+  output.stream.on('error', (error: Error) => {
+    // e.g. EPIPE when the reader (`| head`) is gone: stop reading tasks, report it once below
+    outputError ??= error;
+    session.interrupt();
+  });
   const showProgress = flags.progress ?? process.stderr.isTTY === true;
   const progress = showProgress ? new BatchProgress(input.size, input.bytesRead) : undefined;
   const writer = new LineWriter(output.stream);
@@ -127,6 +139,10 @@ export async function batchCommand(flags: BatchFlags): Promise<ExitCode> {
 
   async function* tasks(): AsyncGenerator<WasmTask> {
     const lines = createInterface({ input: input.stream, crlfDelay: Infinity });
+    // An interruption must not wait for the next line of a quiet pipe: closing ends the loop below.
+    const stop = (): void => lines.close();
+    session.signal.addEventListener('abort', stop, { once: true });
+    if (session.signal.aborted) stop();
     let lineNumber = 0;
     for await (const line of lines) {
       lineNumber++;
@@ -136,7 +152,7 @@ export async function batchCommand(flags: BatchFlags): Promise<ExitCode> {
         task = decodeTask(line, String(lineNumber));
       } catch (error) {
         if (!(error instanceof TaskLineError)) throw error;
-        lineErrors.push({ tasksBefore: tasksRead, result: lineError(lineNumber, error.message) });
+        lineErrors.push({ tasksBefore: tasksRead, result: lineError(lineNumber, error) });
         continue;
       }
       tasksRead++;
@@ -180,6 +196,9 @@ export async function batchCommand(flags: BatchFlags): Promise<ExitCode> {
       `(${Math.round(written / Math.max(seconds, 1e-9)).toLocaleString('en-US')}/s): ${(written - failed).toLocaleString('en-US')} ok, ` +
       `${failed.toLocaleString('en-US')} failed${codes === '' ? '' : ` (${codes})`}`,
   );
+  if (outputError !== undefined) {
+    throw new CliError(`cannot write the results: ${outputError.message}`, EXIT.io);
+  }
   if (interrupted) return EXIT.interrupted;
   return failed > 0 ? EXIT.taskFailed : EXIT.ok;
 }

@@ -20,7 +20,10 @@ export async function readModuleFile(file: string): Promise<Uint8Array> {
   try {
     await WebAssembly.compile(bytes);
   } catch (error) {
-    throw new CliError(`${file} is not a valid WebAssembly module: ${(error as Error).message}`, EXIT.badModule);
+    throw new CliError(
+      `${file} is not a valid WebAssembly module: ${(error as Error).message}`,
+      EXIT.badModule,
+    );
   }
   return bytes;
 }

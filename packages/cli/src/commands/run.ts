@@ -46,21 +46,40 @@ export function parseParam(text: string, position: number): TaskParam {
 const USAGE_CODES = new Set(['FUNCTION_NOT_FOUND', 'INVALID_PARAMS']);
 
 /** `wasmpool run FILE FUNCTION [PARAMS...]`: prints the output; a failed task is one line on stderr. */
-export async function runCommand(file: string, fn: string, rawParams: string[], flags: RunFlags): Promise<ExitCode> {
+export async function runCommand(
+  file: string,
+  fn: string,
+  rawParams: string[],
+  flags: RunFlags,
+): Promise<ExitCode> {
   const params = rawParams.map((text, i) => parseParam(text, i + 1));
   await readModuleFile(file);
   const name = basename(file).replace(/\.wasm$/i, '') || 'module';
   const session = await openSession(
-    { [name]: { source: file, ...(flags.hostImports === undefined ? {} : { hostImports: flags.hostImports }) } },
+    {
+      [name]: {
+        source: file,
+        ...(flags.hostImports === undefined ? {} : { hostImports: flags.hostImports }),
+      },
+    },
     // One task needs one worker: start one unless told otherwise (by a flag or WASM_INITIAL_WORKERS).
-    flags.workers === undefined && flags.minWorkers === undefined && process.env.WASM_INITIAL_WORKERS === undefined
+    flags.workers === undefined &&
+      flags.minWorkers === undefined &&
+      process.env.WASM_INITIAL_WORKERS === undefined
       ? { ...flags, minWorkers: 1 }
       : flags,
     (line) => process.stderr.write(`${line}\n`),
   );
   try {
     const [result] = await session.pool.runBatch(
-      [{ module: name, function: fn, params, ...(flags.outputType === undefined ? {} : { output: flags.outputType }) }],
+      [
+        {
+          module: name,
+          function: fn,
+          params,
+          ...(flags.outputType === undefined ? {} : { output: flags.outputType }),
+        },
+      ],
       { signal: session.signal },
     );
     if (result === undefined) throw new Error('runBatch() gave no result');

@@ -1,0 +1,1 @@
+export { main, EXIT, decodeTask, decodeParam, encodeResult, encodeValue, TaskLineError } from '../dist/index.js';
