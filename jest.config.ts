@@ -11,7 +11,7 @@ const config: Config = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   moduleNameMapper: {
-    '^@wasmpool/(pool|worker|metrics)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@wasmpool/(pool|worker|metrics|cli)$': '<rootDir>/packages/$1/src/index.ts',
   },
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],
   testTimeout: 60_000,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the WebAssembly binaries used by the examples, benchmarks and tests.
 //
-//   *.wat     in examples/modules/ and packages/pool/test/fixtures/  -> <dir>/build/<name>.wasm  (wabt)
+//   *.wat     in examples/modules/, packages/pool/test/fixtures/ and packages/cli/test/fixtures/
+//                                                                  -> <dir>/build/<name>.wasm  (wabt)
 //   *.as.ts   in the same folders                                    -> <dir>/build/<name>.wasm  (AssemblyScript,
 //             -O3 --runtime incremental, plus the flags of a first line `// asc-flags: ...`, e.g. --exportRuntime)
 //   packages/pool/test/fixtures/build/large.wasm: ~1 MiB module generated here (cold-start tests/benchmarks)
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
-const SOURCE_DIRS = ['examples/modules', 'packages/pool/test/fixtures'];
+const SOURCE_DIRS = ['examples/modules', 'packages/pool/test/fixtures', 'packages/cli/test/fixtures'];
 const LARGE_OUT = 'packages/pool/test/fixtures/build/large.wasm';
 
 const WABT_FEATURES = {

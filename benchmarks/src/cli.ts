@@ -3,7 +3,7 @@
  * npm run bench [-- --quick] [--workers N] [--workloads a,b] [--contenders a,b] [--reps N] [--json path]
  * Prints the results table, writes the JSON report, the throughput SVG and a Markdown table.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,10 +33,11 @@ const USAGE = `usage: npm run bench -- [options]
   --contenders a,b      any of ${CONTENDERS.join(', ')} (default all)
   --reps N              measured repetitions (default 5, --quick 3)
   --no-warmup           skip the warm-up pass
-  --json path           JSON report (default benchmarks/results/latest.json)
-  --svg path            throughput chart (default benchmarks/results/throughput.svg)
-  --markdown path       Markdown tables (default benchmarks/results/latest.md)
-  --update-readme       also rewrite the results section of benchmarks/README.md
+  --json path           JSON report (default benchmarks/results/latest.json, git-ignored)
+  --svg path            throughput chart (default benchmarks/results/throughput.svg, git-ignored)
+  --markdown path       Markdown tables (default benchmarks/results/latest.md, git-ignored)
+  --update-readme       also rewrite the results section of benchmarks/README.md and its copies
+                        of the figures (benchmarks/results/readme.*, tracked)
   --tamper w[:c]        expect a wrong answer in workload w (for contender c): the run must fail
                         with exit code 1 (tests the correctness check)
   -h, --help            this text`;
@@ -165,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     writeJson(report, args.json);
     writeSvg(report, args.svg);
+    mkdirSync(path.dirname(args.markdown), { recursive: true });
     writeFileSync(
       args.markdown,
       `${markdownSummary(report, {

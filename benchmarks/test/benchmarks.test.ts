@@ -29,6 +29,7 @@ import {
 } from '../src';
 import { main } from '../src/cli';
 import { windowed } from '../src/contenders/types';
+import { RESULTS_DIR } from '../src/paths';
 import { README_END, README_START, updateReadme } from '../src/readme';
 
 const TINY = TINY_SIZES;
@@ -396,6 +397,19 @@ describe('cli', () => {
     expect(() => parseCli(['--nice', '20'])).toThrow(/--nice must be an integer from 0 to 19, got "20"/);
     expect(() => parseCli(['--nice=-1'])).toThrow(/--nice must be an integer from 0 to 19/);
     expect(() => parseCli(['--tamper', 'cpu:nobody'])).toThrow(/unknown contender "nobody"/);
+  });
+
+  test('a plain run writes only files git ignores; the README copies stay tracked', () => {
+    const args = parseCli([]);
+    expect(args.updateReadme).toBe(false);
+    const defaults = [args.json, args.svg, args.markdown];
+    const readmeCopies = ['readme.json', 'readme-throughput.svg'].map((f) => path.join(RESULTS_DIR, f));
+    const ignored = spawnSync('git', ['check-ignore', '--no-index', ...defaults, ...readmeCopies], {
+      cwd: RESULTS_DIR,
+      encoding: 'utf8',
+    });
+    expect(ignored.error).toBeUndefined();
+    expect(ignored.stdout.trim().split('\n').sort()).toEqual([...defaults].sort());
   });
 
   test('main() in process: exit code 0 with files written, 2 on a bad option', async () => {

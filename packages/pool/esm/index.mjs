@@ -1,1 +1,3 @@
-export * from '../dist/index.js';
+// Named re-exports of the CommonJS build (an `export *` would also expose its `__esModule` marker).
+// scripts/pack-smoke.mjs checks that this list matches the CommonJS entry's exports.
+export { WasmPool, WasmPoolError, ERROR_CODES, isErrorCode } from '../dist/index.js';

@@ -27,10 +27,10 @@ export interface ModuleSpec {
   /** Expected SHA-256 (hex) of the bytes; registration fails with INTEGRITY_MISMATCH otherwise. */
   sha256?: string;
   /**
-   * Path of a JavaScript module loaded inside each worker whose default export (or `createImports`
-   * export) is `(context) => WebAssembly.Imports`: host functions this module imports.
+   * Path (or `file:` URL) of a JavaScript module loaded inside each worker whose default export (or
+   * `createImports` export) is `(context) => WebAssembly.Imports`: host functions this module imports.
    */
-  hostImports?: string;
+  hostImports?: string | URL;
   /**
    * The fuel each task of this module gets unless its call gives its own (see `RunOptions.fuel`).
    * Registering with fuel compiles exact metering into the module.

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { WasmPool, WasmPoolError, resolveOptions } from '@wasmpool/pool';
+import { WasmPool, WasmPoolError } from '@wasmpool/pool';
+import { resolveOptions } from '../src/options';
 
 function configError(run: () => unknown): WasmPoolError {
   try {

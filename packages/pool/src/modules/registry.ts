@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   OutputKind,
   type FunctionSignature,
@@ -12,6 +10,7 @@ import {
   type RealCall,
 } from '@wasmpool/worker';
 import { readCompiledModuleBytes } from './compiled-module';
+import { toFilePath } from './file-path';
 import { instrumentModule } from './instrument';
 import { checkFuel } from '../tasks/fuel';
 import { WasmPoolError } from '../errors';
@@ -119,12 +118,31 @@ function mib(pages: number): string {
   return `${+(pages / PAGES_PER_MIB).toFixed(4)} MiB (${pages} pages)`;
 }
 
+/** The absolute path of a module's `hostImports` file (a path or a `file:` URL), which must exist. */
+function hostImportsPath(name: string, location: string | URL): string {
+  let path: string;
+  try {
+    path = toFilePath(location);
+  } catch (error) {
+    throw new WasmPoolError(
+      'INVALID_CONFIG',
+      `modules.${name}.hostImports must be a file path or a file: URL; ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (!existsSync(path)) {
+    throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.hostImports: no file at ${path}`);
+  }
+  return path;
+}
+
 async function readSource(name: string, source: ModuleSpec['source']): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (typeof source === 'string' || source instanceof URL) {
-    const path = source instanceof URL ? fileURLToPath(source) : source;
+    let path = String(source);
     try {
+      path = toFilePath(source);
       return new Uint8Array(await readFile(path));
     } catch (error) {
       throw new WasmPoolError(
@@ -204,10 +222,7 @@ export class ModuleRegistry {
     ) {
       throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.sha256 must be 64 hexadecimal digits`);
     }
-    const hostImports = spec.hostImports === undefined ? undefined : resolve(spec.hostImports);
-    if (hostImports !== undefined && !existsSync(hostImports)) {
-      throw new WasmPoolError('INVALID_CONFIG', `modules.${name}.hostImports: no file at ${hostImports}`);
-    }
+    const hostImports = spec.hostImports === undefined ? undefined : hostImportsPath(name, spec.hostImports);
     const tableLimit = spec.tableLimit ?? this.defaultTableLimit;
     if (!(Number.isInteger(tableLimit) && tableLimit >= 0 && tableLimit <= MAX_TABLE_LIMIT)) {
       throw new WasmPoolError(

@@ -139,6 +139,8 @@ export class TaskLedger {
   /** A batch or stream task refused at admission: its failed result is delivered now. */
   refusedInBlock(block: ResultsBlock, index: number, refusal: Refusal): void {
     block.states[index] = TaskState.settled;
+    // admission stores the id only once the task is accepted: the result must echo it all the same
+    if (refusal.id !== undefined) (block.givenIds ??= [])[index] = refusal.id;
     this.refused(refusal);
     block.fail(index, refusal.error.code, refusal.error.message, 0);
   }
