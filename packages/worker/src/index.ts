@@ -1,3 +1,5 @@
+/// <reference path="../webassembly.d.ts" preserve="true" />
+// ^ @types/node does not declare the WebAssembly API: the package ships it, for its own declarations.
 export { ERROR_CODES, codeOfStatus, statusOf, type ErrorCode } from './codes';
 export {
   CHANNEL_BYTES,
