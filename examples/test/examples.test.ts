@@ -80,7 +80,7 @@ describe('examples', () => {
     expect(during).toContain('# TYPE wasmpool_tasks_total counter');
     await waitFor(/Holding: metrics still at/);
     expect(stdout).toMatch(/Running tasks for 1\.5 s/);
-    expect(stdout).toMatch(/answers    (\d+) right, 0 wrong/);
+    expect(stdout).toMatch(/answers {4}(\d+) right, 0 wrong/);
     const done = Number(/tasks\s+([\d,]+) in/.exec(stdout)![1]!.replace(/,/g, ''));
     expect(done).toBeGreaterThan(0);
     // After the run: still served, with every task counted.

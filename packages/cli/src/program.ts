@@ -2,6 +2,8 @@
  * The `wasmpool` command line: commander parses it, each command lives in ./commands. Every failure ends
  * as one line on stderr and a documented exit code (./exit-codes), never a stack trace.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { OutputType } from '@wasmpool/pool';
 import { batchCommand, nameEquals, type BatchFlags } from './commands/batch';
@@ -122,7 +124,8 @@ Examples:
 
 function version(): string {
   // dist/program.js -> ../package.json, in the repository and in an installed package alike
-  return (require('../package.json') as { version: string }).version;
+  const file = join(__dirname, '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** Runs the command line; resolves the exit code. */

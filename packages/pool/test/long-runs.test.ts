@@ -32,21 +32,33 @@ const BATCH = long ? 10_000_000 : 300_000;
 const STREAM = long ? 100_000_000 : 1_000_000;
 
 describe(`long runs (${long ? 'full size' : 'small; WASMPOOL_LONG=1 for full size'})`, () => {
-  test(`runBatch() of ${BATCH.toLocaleString('en')} tasks with default options: every result right`, () => {
-    const result = run('batch', '--tasks', String(BATCH));
-    expect(result).toMatchObject({ wrong: 0, completed: BATCH });
-  }, 30 * 60_000);
+  test(
+    `runBatch() of ${BATCH.toLocaleString('en')} tasks with default options: every result right`,
+    () => {
+      const result = run('batch', '--tasks', String(BATCH));
+      expect(result).toMatchObject({ wrong: 0, completed: BATCH });
+    },
+    30 * 60_000,
+  );
 
-  test(`stream() of ${STREAM.toLocaleString('en')} tasks in flat memory: every result right, in order`, () => {
-    const small = run('stream', '--tasks', String(STREAM / 10));
-    const result = run('stream', '--tasks', String(STREAM));
-    expect(result).toMatchObject({ wrong: 0, completed: STREAM });
-    // Flat: ten times the tasks, about the same peak memory.
-    expect(result.maxRssMb).toBeLessThan(small.maxRssMb * 1.5 + 50);
-  }, 60 * 60_000);
+  test(
+    `stream() of ${STREAM.toLocaleString('en')} tasks in flat memory: every result right, in order`,
+    () => {
+      const small = run('stream', '--tasks', String(STREAM / 10));
+      const result = run('stream', '--tasks', String(STREAM));
+      expect(result).toMatchObject({ wrong: 0, completed: STREAM });
+      // Flat: ten times the tasks, about the same peak memory.
+      expect(result.maxRssMb).toBeLessThan(small.maxRssMb * 1.5 + 50);
+    },
+    60 * 60_000,
+  );
 
-  test('an unordered stream: every task once', () => {
-    const result = run('stream', '--unordered', '--tasks', String(STREAM / 10));
-    expect(result).toMatchObject({ wrong: 0, completed: STREAM / 10 });
-  }, 30 * 60_000);
+  test(
+    'an unordered stream: every task once',
+    () => {
+      const result = run('stream', '--unordered', '--tasks', String(STREAM / 10));
+      expect(result).toMatchObject({ wrong: 0, completed: STREAM / 10 });
+    },
+    30 * 60_000,
+  );
 });
