@@ -5,6 +5,7 @@ export default tseslint.config(
   {
     ignores: [
       'types/**',
+      'packages/worker/webassembly.d.ts',
       'packages/*/src/**/*.js',
       '**/dist/**',
       '**/build/**',

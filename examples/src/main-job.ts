@@ -1,102 +1,108 @@
 /**
- * The main job (`npm start`): a batch of WebAssembly tasks over the bundled example modules, with
- * progress while it runs and a summary at the end. Every answer is checked.
+ * The main job (`npm start`): a stream of WebAssembly tasks over the bundled example modules, with
+ * progress while it runs and a summary at the end. Every answer is checked. Tasks are made as the pool
+ * pulls them, so memory stays flat whatever their number, and the metrics are served from the start.
  *
  *   npm start -- --tasks 200000 --workers 2 --metrics-port 9464
+ *   npm start -- --duration 600 --hold      (ten minutes to watch in Prometheus/Grafana, then keep serving)
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { WasmPool, type WasmResult, type WasmTask } from '@wasmpool/pool';
+import { WasmPool } from '@wasmpool/pool';
 import { startMetrics } from './metrics';
-import { realModuleSpecs, realModuleTask } from './real-modules-mix';
 import { formatSummary } from './summary';
+import { realModuleSpecs } from './real-modules-mix';
+import { checkedTask } from './workload';
 
 const modulesDir = join(__dirname, '..', 'modules', 'build');
 
-const { values: args } = parseArgs({
-  options: {
-    tasks: { type: 'string', default: '120000' },
-    workers: { type: 'string' },
-    'metrics-port': { type: 'string', default: '9464' },
-    'no-metrics': { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm start -- [options]
 
-const taskCount = Number(args.tasks);
-if (!Number.isInteger(taskCount) || taskCount < 1)
-  throw new Error(`--tasks must be a positive integer; got ${args.tasks}`);
+  --tasks N           tasks to run (default 120000; with --duration: at most N)
+  --duration SECONDS  keep making tasks for this long (for watching the metrics)
+  --workers N         worker threads (default: the pool's, from WASM_* or the CPU cores)
+  --metrics-port P    port of the Prometheus metrics (default 9464; 0: any free port)
+  --no-metrics        do not serve metrics
+  --hold              after the run, keep serving the metrics until Ctrl-C
+  -h, --help          this text
 
-interface Expected {
-  check(output: unknown): boolean;
+Exit code: 0 every answer right, 1 a task failed or gave a wrong answer, 2 a bad option.`;
+
+interface JobArgs {
+  tasks: number;
+  durationMs: number | undefined;
+  workers: number | undefined;
+  metricsPort: number | undefined;
+  hold: boolean;
+  help: boolean;
 }
 
-/**
- * A mixed workload: integer math, Fibonacci, SHA-256 of 1 KiB inputs, text statistics as JSON, and
- * real modules (a WASI command, xxhash-wasm's binary).
- */
-function buildTasks(count: number): { tasks: WasmTask[]; expected: Expected[] } {
-  const tasks: WasmTask[] = [];
-  const expected: Expected[] = [];
-  const text = 'the quick brown fox\njumps over the lazy dog\n';
-  for (let i = 0; i < count; i++) {
-    const real = realModuleTask(i); // 2 in 100: a WASI command, a third-party binary (real-modules-mix.ts)
-    if (real !== undefined) {
-      tasks.push(real.task);
-      expected.push(real);
-      continue;
-    }
-    switch (i % 10) {
-      case 0: {
-        const data = randomBytes(1024);
-        const digest = createHash('sha256').update(data).digest('hex');
-        tasks.push({ module: 'sha256', function: 'sha256', params: [data], output: 'bytes' });
-        expected.push({ check: (out) => Buffer.from(out as Uint8Array).toString('hex') === digest });
-        break;
-      }
-      case 1:
-        tasks.push({ module: 'text', function: 'wordstats', params: [text], output: 'json' });
-        expected.push({
-          check: (out) => {
-            const stats = out as { bytes: number; words: number; lines: number };
-            return stats.bytes === text.length && stats.words === 9 && stats.lines === 2;
-          },
-        });
-        break;
-      case 2: {
-        const n = i % 50;
-        tasks.push({ module: 'math', function: 'fib', params: [n], output: 'number' });
-        expected.push({ check: (out) => out === fib(n) });
-        break;
-      }
-      default: {
-        const a = i;
-        const b = count - i;
-        tasks.push({ module: 'math', function: 'add', params: [a, b] });
-        expected.push({ check: (out) => out === ((a + b) | 0) });
-      }
-    }
+class UsageError extends Error {}
+
+function number(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+  integer: boolean,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max) {
+    throw new UsageError(
+      `${flag} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${value}"`,
+    );
   }
-  return { tasks, expected };
+  return n;
 }
 
-function fib(n: number): number {
-  let a = 0;
-  let b = 1;
-  for (let i = 0; i < n; i++) [a, b] = [b, a + b];
-  return a;
+export function parseJobArgs(argv: string[]): JobArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        tasks: { type: 'string' },
+        duration: { type: 'string' },
+        workers: { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'no-metrics': { type: 'boolean', default: false },
+        hold: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, ' '));
+  }
+  const duration = number(values.duration, '--duration', 0.001, 31 * 24 * 3600, false);
+  const tasks = number(values.tasks, '--tasks', 1, Number.MAX_SAFE_INTEGER, true);
+  const metricsPort = number(values['metrics-port'], '--metrics-port', 0, 65535, true) ?? 9464;
+  if (values.hold && values['no-metrics'])
+    throw new UsageError('--hold keeps serving the metrics: it cannot go with --no-metrics');
+  return {
+    tasks: tasks ?? (duration === undefined ? 120_000 : Number.MAX_SAFE_INTEGER),
+    durationMs: duration === undefined ? undefined : duration * 1000,
+    workers: number(values.workers, '--workers', 1, 1024, true),
+    metricsPort: values['no-metrics'] ? undefined : metricsPort,
+    hold: values.hold,
+    help: values.help,
+  };
 }
 
-function progressBar(done: number, total: number, startedAt: number): string {
-  const width = 30;
-  const filled = Math.round((done / total) * width);
+function progressLine(done: number, total: number | undefined, startedAt: number): string {
   const seconds = (performance.now() - startedAt) / 1000;
   const rate = seconds > 0 ? Math.round(done / seconds) : 0;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} tasks, ${rate.toLocaleString('en-US')} tasks/s`;
+  const rateText = `${rate.toLocaleString('en-US')} tasks/s`;
+  if (total === undefined) return `${done} tasks in ${seconds.toFixed(0)} s, ${rateText}`;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} tasks, ${rateText}`;
 }
 
-async function main(): Promise<void> {
-  const workers = args.workers === undefined ? undefined : Number(args.workers);
+async function run(args: JobArgs): Promise<number> {
   const pool = await WasmPool.create({
     modules: {
       math: { source: join(modulesDir, 'math.wasm') },
@@ -104,46 +110,96 @@ async function main(): Promise<void> {
       text: { source: join(modulesDir, 'text.wasm'), memoryLimitMb: 16 },
       ...realModuleSpecs(),
     },
-    maxQueue: Math.max(100_000, taskCount),
-    ...(workers === undefined ? {} : { minWorkers: workers, maxWorkers: workers }),
+    ...(args.workers === undefined ? {} : { minWorkers: args.workers, maxWorkers: args.workers }),
   });
-  const metrics = args['no-metrics'] ? undefined : await startMetrics(pool, Number(args['metrics-port']));
-  if (metrics !== undefined) console.log(`Prometheus metrics: ${metrics.url} (while the job runs)`);
-
-  const { tasks, expected } = buildTasks(taskCount);
+  const metrics = args.metricsPort === undefined ? undefined : await startMetrics(pool, args.metricsPort);
+  if (metrics !== undefined) {
+    console.log(
+      `Prometheus metrics: ${metrics.url} (while the job runs${args.hold ? ', and after it until Ctrl-C' : ''})`,
+    );
+  }
   const modules = pool.modules().map((m) => `${m.name} (${m.exports.length} exports, ${m.size} bytes)`);
-  console.log(
-    `Running ${taskCount.toLocaleString('en-US')} tasks on ${pool.stats().workers.total} workers: ${modules.join(', ')}`,
-  );
+  const what =
+    args.durationMs === undefined
+      ? `${args.tasks.toLocaleString('en-US')} tasks`
+      : `tasks for ${args.durationMs / 1000} s`;
+  console.log(`Running ${what} on ${pool.stats().workers.total} workers: ${modules.join(', ')}`);
+
+  // The checks of the tasks in flight, in order: results come back in the order the tasks were made.
+  const checks: ((output: unknown) => boolean)[] = [];
+  let checkHead = 0;
+  const startedAt = performance.now();
+  const deadline = args.durationMs === undefined ? Infinity : startedAt + args.durationMs;
+  function* tasks() {
+    for (let i = 0; i < args.tasks && (i % 1024 !== 0 || performance.now() < deadline); i++) {
+      const { task, check } = checkedTask(i);
+      checks.push(check);
+      yield task;
+    }
+  }
 
   const interactive = process.stdout.isTTY === true;
-  const startedAt = performance.now();
+  const total = args.durationMs === undefined ? args.tasks : undefined;
   let lastPrint = 0;
-  const results: WasmResult[] = await pool.runBatch(tasks, {
-    onProgress: (done, total) => {
-      const now = performance.now();
-      if (done !== total && now - lastPrint < (interactive ? 100 : 500)) return;
-      lastPrint = now;
-      const line = progressBar(done, total, startedAt);
-      if (interactive) process.stdout.write(`\r${line}`);
-      else console.log(line);
-    },
-  });
-  const elapsedMs = performance.now() - startedAt;
-  if (interactive) process.stdout.write('\n');
-
+  let done = 0;
   let wrong = 0;
-  results.forEach((result, i) => {
-    if (result.success && !expected[i]!.check(result.output)) wrong++;
-  });
-  console.log(formatSummary({ results, elapsedMs, wrong, stats: pool.stats() }));
+  const failures = new Map<string, number>();
+  for await (const result of pool.stream(tasks())) {
+    const check = checks[checkHead++]!;
+    if (checkHead >= 4096) {
+      checks.splice(0, checkHead); // drop the checks used, a few thousand at a time
+      checkHead = 0;
+    }
+    if (!result.success) {
+      const code = result.error!.code;
+      failures.set(code, (failures.get(code) ?? 0) + 1);
+    } else if (!check(result.output)) {
+      wrong++;
+    }
+    done++;
+    const now = performance.now();
+    if (now - lastPrint >= (interactive ? 100 : 1000)) {
+      lastPrint = now;
+      if (interactive) process.stdout.write(`\r${progressLine(done, total, startedAt)}`);
+      else console.log(progressLine(done, total, startedAt));
+    }
+  }
+  const elapsedMs = performance.now() - startedAt;
+  if (interactive) process.stdout.write(`\r${progressLine(done, total, startedAt)}\n`);
+  else console.log(progressLine(done, total, startedAt));
+  console.log(formatSummary({ tasks: done, elapsedMs, wrong, failures, stats: pool.stats() }));
 
+  if (args.hold && metrics !== undefined) {
+    console.log(`\nHolding: metrics still at ${metrics.url}; Ctrl-C to end.`);
+    await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+  }
   await metrics?.close();
   await pool.close();
-  if (wrong > 0 || results.some((r) => !r.success)) process.exitCode = 1;
+  return wrong > 0 || failures.size > 0 ? 1 : 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+async function main(): Promise<number> {
+  let args: JobArgs;
+  try {
+    args = parseJobArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`main-job: ${error.message} (--help lists the options)\n`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  return run(args);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`main-job: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -124,8 +124,8 @@ Examples:
 
 function version(): string {
   // dist/program.js -> ../package.json, in the repository and in an installed package alike
-  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
-    .version;
+  const file = join(__dirname, '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** Runs the command line; resolves the exit code. */

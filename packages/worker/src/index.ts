@@ -1,3 +1,6 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- a global declaration file, kept in the emitted .d.ts
+/// <reference path="../webassembly.d.ts" preserve="true" />
+// ^ @types/node does not declare the WebAssembly API: the package ships it, for its own declarations.
 export {
   columnView,
   type ColumnLayout,
