@@ -3,7 +3,13 @@
  * `run()` per task, `runBatch()` for batches, the bytes calling convention for SHA-256.
  */
 import { performance } from 'node:perf_hooks';
-import { WasmPool, WasmPoolError, type WasmPoolOptions, type WasmTask } from '@wasmpool/pool';
+import {
+  WasmPool,
+  WasmPoolError,
+  type WasmPoolOptions,
+  type WasmResult,
+  type WasmTask,
+} from '@wasmpool/pool';
 import { bindPoolMetrics } from '@wasmpool/metrics';
 import {
   addA,
@@ -17,6 +23,17 @@ import {
 } from './types';
 
 /** The options every wasmpool in the benchmarks gets (besides modules). */
+/** Stores a batch's outputs at `out[from…]`; a failed task fails the workload. */
+function storeOutputs<T>(results: readonly WasmResult<T>[], out: { [i: number]: T }, from: number): void {
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    if (!r.success) {
+      throw new WasmPoolError(r.error?.code ?? 'TRAP', `task ${from + i}: ${r.error?.message ?? '?'}`);
+    }
+    out[from + i] = r.output as T;
+  }
+}
+
 function baseOptions({ workers, nice }: PoolShape, maxQueued: number): WasmPoolOptions {
   return {
     minWorkers: workers,
@@ -54,19 +71,7 @@ async function start(ctx: StartContext): Promise<Running> {
           for (let i = 0; i < tasks.length; i++) tasks[i] = addTask(from + i);
           return pool.runBatch(tasks);
         },
-        (c, results) => {
-          const from = c * batchSize;
-          for (let i = 0; i < results.length; i++) {
-            const r = results[i];
-            if (!r.success) {
-              throw new WasmPoolError(
-                r.error?.code ?? 'TRAP',
-                `task ${from + i}: ${r.error?.message ?? '?'}`,
-              );
-            }
-            out[from + i] = r.output as number;
-          }
-        },
+        (c, results) => storeOutputs(results, out, c * batchSize),
       );
     },
     async cpu(n, iterations, inFlight, out) {
@@ -113,19 +118,7 @@ async function start(ctx: StartContext): Promise<Running> {
           }
           return pool.runBatch<Uint8Array>(tasks);
         },
-        (c, results) => {
-          const from = c * batchSize;
-          for (let i = 0; i < results.length; i++) {
-            const r = results[i];
-            if (!r.success) {
-              throw new WasmPoolError(
-                r.error?.code ?? 'TRAP',
-                `task ${from + i}: ${r.error?.message ?? '?'}`,
-              );
-            }
-            out[from + i] = r.output as Uint8Array;
-          }
-        },
+        (c, results) => storeOutputs(results, out, c * batchSize),
       );
     },
     bindMetrics() {
