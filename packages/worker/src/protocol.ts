@@ -153,6 +153,11 @@ export interface RunMessage {
   /** The run slot of the channel that holds `ops` and `args`. */
   slot: number;
   refs: TaskRef[] | null;
+  /**
+   * Whether the worker may spin for its next message after this one (see thread.ts): the pool sets
+   * it only when the next message should come within microseconds and a core is free for the spin.
+   */
+  spin: boolean;
 }
 
 /** An entry of `RunMessage.refs`: a task index or slot, or an argument; a raw function's request. */

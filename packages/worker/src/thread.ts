@@ -15,17 +15,17 @@ import {
 
 /**
  * After a message, a worker keeps taking messages straight off its port: it watches the WAKE
- * counter the pool bumps after each message, spinning for SPIN_MS (the next message of a busy
- * caller often comes within tens of µs, and no thread has to be woken by the kernel), then blocked
- * in Atomics.wait for up to IDLE_WAIT_MS (the pool notifies it). It goes back to its event loop,
- * where timers and the callbacks of asynchronous host imports run, when nothing came, and at least
- * every DRAIN_BUDGET_MS. This halves the round trip of a lone task on this project's machine. Spinning
- * stops while messages come slower than SPIN_MS, and after a message of more than SPIN_MAX_TASKS
- * tasks: a caller that sends that many is busy preparing the next message itself, and a spinning
- * worker would take the core it needs (the pool keeps a second message in hand for such callers).
+ * counter the pool bumps after each message, spinning for SPIN_MS when the last run message allows
+ * it (the next message of a caller awaiting quick tasks often comes within tens of µs, and no thread
+ * has to be woken by the kernel), then blocked in Atomics.wait for up to IDLE_WAIT_MS (the pool
+ * notifies it). It goes back to its event loop, where timers and the callbacks of asynchronous host
+ * imports run, when nothing came, and at least every DRAIN_BUDGET_MS. Spinning halves the round trip
+ * of a lone task on this project's machine; but a spinning worker holds a core, and when every core
+ * is taken the thread it waits for (the pool's) cannot run: the pool allows a spin only when a core
+ * is free and the tasks are quick (`RunMessage.spin`, decided in the pool's scheduler). Spinning also
+ * stops while messages come slower than SPIN_MS.
  */
 const SPIN_MS = 0.1;
-const SPIN_MAX_TASKS = 16;
 const IDLE_WAIT_MS = 2;
 const DRAIN_BUDGET_MS = 20;
 
@@ -36,8 +36,8 @@ const init = workerData as WorkerInit;
 raiseThreadNice(init.niceIncrement);
 const executor = new Executor(init.status, init.channel);
 const status = new Int32Array(init.status);
-/** Tasks in the last run message (spinning is for callers that send few at a time). */
-let lastRunCount = 0;
+/** Whether the last run message allows a spin for the next one. */
+let spinAllowed = false;
 
 function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port!.postMessage(message, transfer);
@@ -61,7 +61,7 @@ async function load(modules: ModuleLoad[]): Promise<void> {
 function handle(message: ToWorker): Promise<void> | undefined {
   switch (message.type) {
     case 'run':
-      lastRunCount = message.count;
+      spinAllowed = message.spin;
       executor.run(message, send);
       return undefined;
     case 'load':
@@ -103,7 +103,7 @@ function drain(): void {
       receive(next.message as ToWorker);
       continue;
     }
-    if (spinning && lastRunCount <= SPIN_MAX_TASKS) {
+    if (spinning && spinAllowed) {
       const spinUntil = performance.now() + SPIN_MS;
       while (Atomics.load(status, Status.WAKE) === wake && performance.now() < spinUntil);
       if (Atomics.load(status, Status.WAKE) !== wake) continue;

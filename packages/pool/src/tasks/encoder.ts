@@ -101,7 +101,14 @@ export class BatchEncoder {
     ledger.sent(count);
     const seq = nextMessageSeq++;
     return {
-      message: { type: 'run', seq, count, slot: run.slot, refs: refs.length === 0 ? null : refs },
+      message: {
+        type: 'run',
+        seq,
+        count,
+        slot: run.slot,
+        refs: refs.length === 0 ? null : refs,
+        spin: false,
+      },
       entry: {
         seq,
         indices: indices.subarray(0, count),

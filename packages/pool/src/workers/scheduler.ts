@@ -156,10 +156,27 @@ export class Scheduler implements WorkforceHost, RecoveryHost {
    */
   private readonly wantsAwake = (): boolean => {
     if (this.destroyed || this.ledger.inflight === 0 || this.ledger.inflight > AWAKE_MAX_TASKS) return false;
+    return this.busyWorkers() < CORES;
+  };
+
+  private busyWorkers(): number {
     let busy = 0;
     for (const handle of this.workers.handles) if (handle.inflight > 0) busy++;
-    return busy < CORES;
-  };
+    return busy;
+  }
+
+  /**
+   * Whether `handle` may spin for its next message after the one about to be sent (`RunMessage.spin`;
+   * the spin is in the worker's thread.ts): only for a message of a few quick tasks, whose results
+   * the caller will answer within microseconds, and only while a core is free for it once the main
+   * thread has its own. A worker spinning on a taken core holds up the main thread it is waiting for:
+   * with two workers and two cores, 4 KiB SHA-256 tasks through run() left each worker idle for
+   * 100–500 µs after one message in six, as long as its spin plus the main thread's wait for a core.
+   */
+  private spinAfter(handle: WorkerHandle, count: number, expectedMs: number): boolean {
+    if (count > AWAKE_MAX_TASKS || expectedMs >= AWAKE_MAX_EXPECTED_MS) return false;
+    return this.busyWorkers() + (handle.inflight === 0 ? 1 : 0) < CORES;
+  }
 
   private readonly loop = new LoopKeeper(this.wantsAwake, AWAKE_MS);
   private lastSentExpectedMs = 0;
@@ -206,6 +223,7 @@ export class Scheduler implements WorkforceHost, RecoveryHost {
     const count = taken.entry.indices.length;
     // A function not timed yet counts as quick: the first results tell.
     this.lastSentExpectedMs = mean < 0 ? 0 : mean * count;
+    taken.message.spin = this.spinAfter(handle, count, this.lastSentExpectedMs);
     if (handle.idleTimer !== undefined) {
       clearTimeout(handle.idleTimer);
       handle.idleTimer = undefined;
