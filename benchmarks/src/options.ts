@@ -120,6 +120,8 @@ export interface ModulePaths {
   large: string;
   host: string;
   hostImports: string;
+  /** examples/modules/native/wasm/wasi-tool.wasm: a WASI command (C, wasi-libc). */
+  wasiTool: string;
 }
 
 /** A deliberately wrong expectation, to prove that the correctness check fails the run. */
