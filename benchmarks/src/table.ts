@@ -15,6 +15,7 @@ const METRIC_LABELS: Record<string, (f: Figure) => string> = {
   mainNsPerTask: () => 'main thread ns/task',
   workerNsPerTask: () => 'other threads ns/task',
   overheadNsPerTask: () => 'bound − unbound, main ns/task',
+  costPct: () => '% slower than off (paired)',
 };
 const METRIC_ORDER = Object.keys(METRIC_LABELS);
 

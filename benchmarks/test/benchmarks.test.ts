@@ -28,6 +28,7 @@ import {
   type WorkloadName,
 } from '../src';
 import { main } from '../src/cli';
+import { wcReference, wcText } from '../src/harness';
 import { windowed } from '../src/contenders/types';
 import { RESULTS_DIR } from '../src/paths';
 import { README_END, README_START, updateReadme } from '../src/readme';
@@ -45,7 +46,15 @@ const EXPECTED_CASES: Record<WorkloadName, string[]> = {
   latency: ['latency'],
   'cold-start': ['cold-start'],
   metrics: ['metrics-run-unbound', 'metrics-run-bound', 'metrics-batch-unbound', 'metrics-batch-bound'],
+  columns: ['columns'],
+  wasi: ['wasi'],
+  sandbox: ['cpu', 'bytes-4KiB-batch'].flatMap((shape) =>
+    ['off', 'on', 'fuel'].map((mode) => `sandbox-${shape}-${mode}`),
+  ),
 };
+
+/** Cases only wasmpool runs. */
+const WASMPOOL_ONLY = [...EXPECTED_CASES.metrics, ...EXPECTED_CASES.sandbox];
 
 /** The CPU cost breakdown every throughput case reports. */
 const COSTS = ['mainNsPerTask', 'workerNsPerTask'];
@@ -83,7 +92,7 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
 
   // Every case has figures for every contender that runs it, one sample per repetition.
   const runs = (c: string, contender: ContenderName): boolean =>
-    c.startsWith('metrics-')
+    WASMPOOL_ONLY.includes(c)
       ? contender === 'wasmpool'
       : c !== 'tiny-batch-whole' || contender === 'wasmpool' || contender === 'single';
   for (const workload of WORKLOADS) {
@@ -125,6 +134,23 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
   );
   expect(metricsOf('metrics-run-unbound', 'wasmpool')).toEqual(withCosts('throughput'));
   expect(metricsOf('metrics-batch-bound', 'wasmpool')).toEqual(withCosts('overheadNsPerTask', 'throughput'));
+  for (const c of ['columns', 'wasi']) {
+    for (const contender of contenders) {
+      expect(metricsOf(c, contender)).toEqual(
+        contender === 'single'
+          ? withCosts('throughput')
+          : withCosts('speedup', 'speedupPerCore', 'throughput'),
+      );
+    }
+  }
+  const columns = json.results.find((x) => x.case === 'columns' && x.contender === 'wasmpool');
+  expect(columns?.metrics.throughput.unit).toBe('rows/s');
+  for (const c of EXPECTED_CASES.sandbox) {
+    // The cost of the sandbox is paired against `off`, which has none of its own.
+    expect(metricsOf(c, 'wasmpool')).toEqual(
+      c.endsWith('-off') ? withCosts('throughput') : withCosts('costPct', 'throughput'),
+    );
+  }
   for (const r of json.results) {
     for (const cost of COSTS) {
       const f = r.metrics[cost];
@@ -189,12 +215,18 @@ describe('runBenchmarks at a tiny size, every workload, in process', () => {
       'bytes-1MiB',
       'bytes-4KiB-batch',
       'metrics-run-bound',
+      'columns',
+      'wasi',
+      'sandbox-cpu-on',
     ])
       expect(svg).toContain(c);
     for (const c of IN_PROCESS) expect(svg).toContain(`>${c}</text>`);
-    // One bar per contender and throughput case; tiny-batch-whole has wasmpool's and single's only, the
-    // four metrics cases wasmpool's only.
-    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="22"/g)).toHaveLength(7 * IN_PROCESS.length + 2 + 4);
+    // One bar per contender and throughput case (tiny-run, tiny-batch, cpu, four bytes cases, columns,
+    // wasi); tiny-batch-whole has wasmpool's and single's only, the four metrics and six sandbox cases
+    // wasmpool's only.
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="22"/g)).toHaveLength(
+      9 * IN_PROCESS.length + 2 + 4 + 6,
+    );
   });
 
   test('--update-readme rewrites only the section between the markers', () => {
@@ -212,6 +244,7 @@ describe('runBenchmarks at a tiny size, every workload, in process', () => {
       expect(text).toContain('| wasmpool | ');
       expect(text).toContain('](results/readme-throughput.svg)');
       expect(text).toContain('### Targets of issue 6');
+      expect(text).toContain('| columns | rows/s |');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -261,6 +294,48 @@ describe('a wrong answer fails the run', () => {
         tamper: { workload: 'tiny-batch', contender: 'piscina' },
       }),
     ).rejects.toThrow(/tiny-batch: piscina task 0 returned 0, expected 1/);
+  });
+});
+
+describe('columns and wasi', () => {
+  test('a wrong sum from piscina names the contender, the row and both values', async () => {
+    await expect(
+      runBenchmarks({
+        sizes: TINY,
+        reps: 1,
+        warmup: false,
+        workloads: ['columns'],
+        contenders: ['piscina', 'single'],
+        tamper: { workload: 'columns', contender: 'piscina' },
+      }),
+    ).rejects.toThrow(/columns: piscina task 0 returned 0, expected 1/);
+  });
+
+  test('a wrong stdout from the single thread names the task and both outputs', async () => {
+    await expect(
+      runBenchmarks({
+        sizes: TINY,
+        reps: 1,
+        warmup: false,
+        workloads: ['wasi'],
+        contenders: ['wasmpool', 'single'],
+        tamper: { workload: 'wasi', contender: 'single' },
+      }),
+    ).rejects.toThrow(/wasi: single task 0 returned exit code 0, stdout "\d+ \d+ 300\\n", stderr ""/);
+  });
+
+  test("the expected stdout is wasi-tool wc's: lines, words, bytes", () => {
+    const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+    expect(wcReference(enc(''))).toBe('0 0 0\n');
+    expect(wcReference(enc('one two\n  three\tfour\n\nfive'))).toBe('3 5 26\n');
+    const text = wcText(4096, 3);
+    expect(text).toHaveLength(4096);
+    expect(text.every((c) => c === 10 || c === 32 || (c >= 97 && c <= 112))).toBe(true);
+    expect(wcText(4096, 3)).toEqual(text);
+    expect(wcText(4096, 4)).not.toEqual(text);
+    const [lines, words] = wcReference(text).split(' ').map(Number);
+    expect(lines).toBeGreaterThan(40);
+    expect(words).toBeGreaterThan(500);
   });
 });
 
@@ -334,7 +409,7 @@ describe('cli', () => {
     }
   }, 120_000);
 
-  test.each([['cpu:tinypool'], ['bytes:wasmpool'], ['latency']])(
+  test.each([['cpu:tinypool'], ['bytes:wasmpool'], ['latency'], ['columns'], ['wasi'], ['sandbox']])(
     'a wrong answer (--tamper %s) exits with code 1 and writes no report',
     (tamper) => {
       const dir = mkdtempSync(path.join(tmpdir(), 'wasmpool-bench-'));
