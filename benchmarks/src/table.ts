@@ -92,10 +92,14 @@ export function markdownTable(report: BenchReport): string {
   return [head, align, ...rows].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
 }
 
+/** The heading of the targets on stdout (the README's says the same). */
+export const TARGETS_HEADING = 'targets (issues 6 and 14)';
+
 export function markdownTargets(report: BenchReport): string {
-  const head = ['workload', 'target (issue 6)', 'measured (medians, same run)', 'met'];
+  const head = ['workload', 'issue', 'target', 'measured (medians, same run)', 'met'];
   const rows = report.targets.map((t) => [
     t.case,
+    String(t.issue),
     t.target,
     t.measured,
     t.met === null ? 'not measured' : t.met ? 'yes' : 'no',
@@ -104,10 +108,11 @@ export function markdownTargets(report: BenchReport): string {
 }
 
 export function textTargets(report: BenchReport): string {
-  return report.targets
-    .map(
+  return [
+    `${TARGETS_HEADING}:`,
+    ...report.targets.map(
       (t) =>
-        `${t.met === null ? '[ n/a ]' : t.met ? '[ met ]' : '[ NOT ]'} ${t.case}: ${t.target} — ${t.measured}`,
-    )
-    .join('\n');
+        `${t.met === null ? '[ n/a ]' : t.met ? '[ met ]' : '[ NOT ]'} ${t.case} (issue ${t.issue}): ${t.target} — ${t.measured}`,
+    ),
+  ].join('\n');
 }

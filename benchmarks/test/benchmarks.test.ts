@@ -24,6 +24,7 @@ import {
   throughputSvg,
   TINY_SIZES,
   type BenchReport,
+  type CaseResult,
   type ContenderName,
   type WorkloadName,
 } from '../src';
@@ -179,7 +180,20 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
   expect(tr?.ratio).toBeCloseTo((tr?.wasmpool ?? NaN) / (tr?.piscina ?? NaN));
   expect(json.ratios.some((r) => r.case === 'latency' && r.metric === 'p99')).toBe(true);
   expect(json.ratios.some((r) => r.case === 'cpu' && r.metric === 'speedupPerCore')).toBe(true);
-  expect(json.targets).toHaveLength(10);
+  expect(json.targets).toHaveLength(13);
+  expect(json.targets.filter((t) => t.issue === 14).map((t) => t.case)).toEqual([
+    'tiny-batch-whole',
+    'bytes-4KiB',
+    'bytes-4KiB-batch',
+    'bytes-64KiB',
+    'bytes-1MiB',
+    'columns',
+    'metrics-run-bound',
+    'metrics-batch-bound',
+  ]);
+  // One check per case: bytes-64KiB has issue 14's 1.8×, not issue 6's 1.7× as well.
+  expect(json.targets.filter((t) => t.case === 'bytes-64KiB')).toHaveLength(1);
+  expect(json.targets.find((t) => t.case === 'bytes-64KiB')?.target).toMatch(/^≥ 1\.8× /);
   for (const t of json.targets) expect(typeof t.met).toBe('boolean');
   expect(evaluateTargets(json)).toEqual(json.targets);
 }
@@ -243,7 +257,7 @@ describe('runBenchmarks at a tiny size, every workload, in process', () => {
       expect(text).toContain('### Ratios that matter');
       expect(text).toContain('| wasmpool | ');
       expect(text).toContain('](results/readme-throughput.svg)');
-      expect(text).toContain('### Targets of issue 6');
+      expect(text).toContain('### Targets (issues 6 and 14)');
       expect(text).toContain('| columns | rows/s |');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -294,6 +308,53 @@ describe('a wrong answer fails the run', () => {
         tamper: { workload: 'tiny-batch', contender: 'piscina' },
       }),
     ).rejects.toThrow(/tiny-batch: piscina task 0 returned 0, expected 1/);
+  });
+});
+
+describe('targets', () => {
+  const result = (c: string, contender: ContenderName, medians: Record<string, number>): CaseResult => ({
+    workload: 'bytes',
+    case: c,
+    contender,
+    metrics: Object.fromEntries(
+      Object.entries(medians).map(([metric, median]) => [
+        metric,
+        {
+          median,
+          min: median,
+          max: median,
+          q1: median,
+          q3: median,
+          samples: [median],
+          unit: '',
+          better: 'higher',
+        },
+      ]),
+    ),
+  });
+
+  test("issue 14's targets: one check per case with the stricter figure, null when not measured", () => {
+    const targets = evaluateTargets({
+      results: [
+        result('bytes-64KiB', 'wasmpool', { speedup: 1.75, throughput: 480 }),
+        result('bytes-64KiB', 'single', { throughput: 274 }),
+        result('bytes-64KiB', 'piscina', { speedup: 1.4, throughput: 384 }),
+        result('columns', 'wasmpool', { speedup: 1.6, throughput: 160e6 }),
+        result('columns', 'single', { throughput: 100e6 }),
+        result('tiny-batch-whole', 'wasmpool', { throughput: 5.1e6 }),
+      ],
+    });
+    const target = (c: string) => targets.find((t) => t.case === c);
+    // 1.75× met issue 6's 1.7× but not issue 14's 1.8×.
+    expect(target('bytes-64KiB')).toMatchObject({ issue: 14, met: false });
+    expect(target('bytes-64KiB')?.measured).toBe(
+      'wasmpool 480 MB/s = 1.75× one thread (274 MB/s); piscina 384 MB/s = 1.40×',
+    );
+    expect(target('columns')).toMatchObject({ issue: 14, met: true });
+    expect(target('columns')?.measured).toContain('one thread (100,000,000 rows/s); piscina n/a rows/s');
+    expect(target('tiny-batch-whole')).toMatchObject({ issue: 14, met: true });
+    expect(target('bytes-1MiB')?.met).toBeNull();
+    expect(target('cpu')).toMatchObject({ issue: 6, met: null });
   });
 });
 
@@ -396,6 +457,8 @@ describe('cli', () => {
       expect(r.stderr).not.toMatch(/failed|WRONG/);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('wasmpool ÷ piscina');
+      expect(r.stdout).toContain('targets (issues 6 and 14):');
+      expect(r.stdout).toMatch(/\] columns \(issue 14\): ≥ 1\.5× one thread's rows\/s/);
       checkReport(
         JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8')) as BenchReport,
         [...CONTENDERS],
