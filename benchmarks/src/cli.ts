@@ -22,6 +22,20 @@ import { markdownSummary, updateReadme } from './readme';
 import { writeSvg } from './svg';
 import { textTable, textTargets } from './table';
 
+/** Wraps a help text at 96 columns under the descriptions' column (24). */
+function wrapList(text: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && 24 + line.length + 1 + word.length > 96) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(24)}`);
+}
+
 const USAGE = `usage: npm run bench -- [options]
 
   --quick               smaller sizes and fewer repetitions (well under two minutes)
@@ -29,7 +43,7 @@ const USAGE = `usage: npm run bench -- [options]
   --workers N           worker threads per pool (default 2)
   --nice N              niceIncrement of wasmpool's and piscina's workers, 0-19 (default 0: not
                         set; tinypool has no such option)
-  --workloads a,b       any of ${WORKLOADS.join(', ')} (default all)
+  --workloads a,b       ${wrapList(`any of ${WORKLOADS.join(', ')} (default all)`)}
   --contenders a,b      any of ${CONTENDERS.join(', ')} (default all)
   --reps N              measured repetitions (default 5, --quick 3)
   --no-warmup           skip the warm-up pass

@@ -7,7 +7,15 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadContender, type Contender } from './contenders';
-import { addA, addB, type ModuleKey, type PoolShape, type Running } from './contenders/types';
+import {
+  addA,
+  addB,
+  type CommandOutput,
+  type ModuleKey,
+  type PoolShape,
+  type Running,
+  type SandboxMode,
+} from './contenders/types';
 import { machineInfo, type MachineInfo } from './machine';
 import {
   CONTENDERS,
@@ -27,6 +35,7 @@ import { evaluateTargets, type TargetCheck } from './targets';
 import { instantiateFile, type MathExports } from './wasm';
 import { costMeter } from './cpu-cost';
 import { metricsCost } from './metrics-cost';
+import { SANDBOX_MODES, sandboxCost, type SandboxShape } from './sandbox-cost';
 
 /** A wrong answer from a contender: the run fails. */
 export class CorrectnessError extends Error {
@@ -183,6 +192,15 @@ export async function runBenchmarks(partial: Partial<BenchOptions> = {}): Promis
       case 'metrics':
         await bench.metrics();
         break;
+      case 'columns':
+        await bench.columns();
+        break;
+      case 'wasi':
+        await bench.wasi();
+        break;
+      case 'sandbox':
+        await bench.sandbox(() => (report.calibration ??= bench.calibrate()));
+        break;
     }
   }
   report.ratios = computeRatios(report.results);
@@ -246,7 +264,7 @@ class Bench {
         running.set(c.name, await c.start({ ...this.shape(), modules: this.opts.modules, load, maxQueued }));
       }
     } catch (error) {
-      await closeAll(running);
+      await closeAll(running.values());
       throw error;
     }
     return running;
@@ -320,7 +338,7 @@ class Bench {
         }
       }
     } finally {
-      await closeAll(running);
+      await closeAll(running.values());
     }
   }
 
@@ -432,7 +450,6 @@ class Bench {
   async cpu(cal: Calibration): Promise<void> {
     const { cpuTasks: n, cpuInFlight } = this.opts.sizes;
     const outs = this.int32Outs(n);
-    const expectedSpin = instantiateFile<MathExports>(this.opts.modules.math).spin(cal.spinIterations);
     await this.throughput(
       'cpu',
       ['math'],
@@ -444,21 +461,32 @@ class Bench {
           perTask: 1,
           speedup: true,
           run: (r, k, who) => r.cpu(k, cal.spinIterations, cpuInFlight, outs.get(who) as Int32Array),
-          check: (contender, k) => {
-            const out = outs.get(contender) as Int32Array;
-            const expected = (expectedSpin + (this.tampered('cpu', contender) ? 1 : 0)) | 0;
-            for (let i = 0; i < k; i++) {
-              if (out[i] !== expected) {
-                throw new CorrectnessError(
-                  `cpu: ${contender} task ${i} returned ${out[i]}, expected ${expected}`,
-                );
-              }
-            }
-            out.fill(SENTINEL, 0, k);
-          },
+          check: this.spinChecker('cpu', 'cpu', cal, outs),
         },
       ],
     );
+  }
+
+  /** Checks `out[0..n)` against the main thread's `spin(cal.spinIterations)`. */
+  private spinChecker(
+    workload: WorkloadName,
+    caseName: string,
+    cal: Calibration,
+    outs: Map<ContenderName, Int32Array>,
+  ) {
+    const expectedSpin = instantiateFile<MathExports>(this.opts.modules.math).spin(cal.spinIterations);
+    return (contender: ContenderName, n: number): void => {
+      const out = outs.get(contender) as Int32Array;
+      const expected = (expectedSpin + (this.tampered(workload, contender) ? 1 : 0)) | 0;
+      for (let i = 0; i < n; i++) {
+        if (out[i] !== expected) {
+          throw new CorrectnessError(
+            `${caseName}: ${contender} task ${i} returned ${out[i]}, expected ${expected}`,
+          );
+        }
+      }
+      out.fill(SENTINEL, 0, n);
+    };
   }
 
   async bytes(): Promise<void> {
@@ -485,13 +513,7 @@ class Bench {
     tasks: number,
     run: (r: Running, inputs: Uint8Array[], n: number, out: Uint8Array[]) => Promise<void>,
   ): ThroughputCase {
-    // A few distinct random inputs per size, cycled; their digests come from node:crypto. They live in
-    // SharedArrayBuffers, so every contender's workers read them without a copy by postMessage (the
-    // zero-copy path wasmpool's README recommends; piscina's move() would detach reused inputs).
-    const inputs = Array.from({ length: Math.min(8, tasks) }, () =>
-      randomFillSync(new Uint8Array(new SharedArrayBuffer(size))),
-    );
-    const expected = inputs.map((b) => createHash('sha256').update(b).digest());
+    const inputs = hashInputs(size, tasks);
     const outs = new Map<ContenderName, Uint8Array[]>(this.contenders.map((c) => [c.name, new Array(tasks)]));
     return {
       name,
@@ -500,21 +522,196 @@ class Bench {
       perTask: size / 1e6,
       speedup: true,
       run: (r, k, who) => run(r, inputs, k, outs.get(who) as Uint8Array[]),
-      check: (contender, k) => {
-        const out = outs.get(contender) as Uint8Array[];
-        const tamper = this.tampered('bytes', contender);
-        for (let i = 0; i < k; i++) {
-          const want = expected[i % inputs.length];
-          const got = out[i];
-          if (!(got instanceof Uint8Array) || Buffer.compare(got, want) !== 0 || (tamper && i === 0)) {
-            throw new CorrectnessError(
-              `${name}: ${contender} task ${i} returned ${got instanceof Uint8Array ? Buffer.from(got).toString('hex') : String(got)}, expected ${want.toString('hex')}`,
-            );
-          }
-        }
-        out.fill(undefined as unknown as Uint8Array, 0, k);
-      },
+      check: this.digestChecker('bytes', name, inputs, outs),
     };
+  }
+
+  /** Checks `out[0..n)` against the node:crypto digests of `inputs[i % inputs.length]`. */
+  private digestChecker(
+    workload: WorkloadName,
+    caseName: string,
+    inputs: Uint8Array[],
+    outs: Map<ContenderName, Uint8Array[]>,
+  ) {
+    const expected = inputs.map((b) => createHash('sha256').update(b).digest());
+    return (contender: ContenderName, n: number): void => {
+      const out = outs.get(contender) as Uint8Array[];
+      const tamper = this.tampered(workload, contender);
+      for (let i = 0; i < n; i++) {
+        const want = expected[i % inputs.length];
+        const got = out[i];
+        if (!(got instanceof Uint8Array) || Buffer.compare(got, want) !== 0 || (tamper && i === 0)) {
+          throw new CorrectnessError(
+            `${caseName}: ${contender} task ${i} returned ${got instanceof Uint8Array ? Buffer.from(got).toString('hex') : String(got)}, expected ${want.toString('hex')}`,
+          );
+        }
+      }
+      out.fill(undefined as unknown as Uint8Array, 0, n);
+    };
+  }
+
+  /**
+   * One `runColumns()` of `add` per repetition over columnsRows rows (wasmpool); the single thread loops
+   * over the same typed arrays; piscina and tinypool get one run() per thread over its share of the rows
+   * (the columns are in SharedArrayBuffers). Every contender returns a new Int32Array of sums.
+   */
+  async columns(): Promise<void> {
+    const n = this.opts.sizes.columnsRows;
+    const a = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+    const b = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+    for (let i = 0; i < n; i++) {
+      a[i] = addA(i);
+      b[i] = addB(i);
+    }
+    // Each contender's sums of its last pass, checked by the add checker.
+    const outs = new Map<ContenderName, Int32Array>();
+    const check = this.addChecker('columns', 'columns', outs);
+    await this.throughput(
+      'columns',
+      ['math'],
+      [
+        {
+          name: 'columns',
+          unit: 'rows/s',
+          tasks: n,
+          perTask: 1,
+          speedup: true,
+          run: async (r, k, who) => {
+            outs.set(who, await r.columns(k === n ? a : a.subarray(0, k), k === n ? b : b.subarray(0, k)));
+          },
+          check: (contender, k) => {
+            const out = outs.get(contender);
+            if (!(out instanceof Int32Array) || out.length !== k) {
+              throw new CorrectnessError(
+                `columns: ${contender} returned ${out instanceof Int32Array ? `${out.length} rows` : String(out)}, expected an Int32Array of ${k} rows`,
+              );
+            }
+            check(contender, k);
+            outs.delete(contender);
+          },
+        },
+      ],
+    );
+  }
+
+  /**
+   * WASI commands, one per task on a fresh instance: `wasi-tool wc` over `stdinBytes` of text (8 distinct
+   * inputs, cycled), its stdout checked against a JS word count.
+   */
+  async wasi(): Promise<void> {
+    const { tasks: n, stdinBytes, inFlight } = this.opts.sizes.wasi;
+    // In SharedArrayBuffers, like the bytes inputs: no contender's postMessage copies them.
+    const inputs = Array.from({ length: Math.min(8, n) }, (_, k) => {
+      const text = wcText(stdinBytes, k + 1);
+      const shared = new Uint8Array(new SharedArrayBuffer(text.length));
+      shared.set(text);
+      return shared;
+    });
+    const expected = inputs.map((input) => Buffer.from(wcReference(input)));
+    const outs = new Map<ContenderName, CommandOutput[]>(this.contenders.map((c) => [c.name, new Array(n)]));
+    await this.throughput(
+      'wasi',
+      ['wasiTool'],
+      [
+        {
+          name: 'wasi',
+          unit: 'tasks/s',
+          tasks: n,
+          perTask: 1,
+          speedup: true,
+          run: (r, k, who) => r.wasiWc(inputs, k, inFlight, outs.get(who) as CommandOutput[]),
+          check: (contender, k) => {
+            const out = outs.get(contender) as CommandOutput[];
+            const tamper = this.tampered('wasi', contender);
+            for (let i = 0; i < k; i++) {
+              const want = expected[i % inputs.length];
+              const got = out[i] as CommandOutput | undefined;
+              const ok =
+                got !== undefined &&
+                got.exitCode === 0 &&
+                got.stderr.length === 0 &&
+                Buffer.compare(got.stdout, want) === 0;
+              if (!ok || (tamper && i === 0)) {
+                const what =
+                  got === undefined
+                    ? 'nothing'
+                    : `exit code ${got.exitCode}, stdout ${JSON.stringify(Buffer.from(got.stdout).toString())}, stderr ${JSON.stringify(Buffer.from(got.stderr).toString())}`;
+                throw new CorrectnessError(
+                  `wasi: ${contender} task ${i} returned ${what}, expected exit code 0 and stdout ${JSON.stringify(want.toString())}`,
+                );
+              }
+            }
+            out.fill(undefined as unknown as CommandOutput, 0, k);
+          },
+        },
+      ],
+    );
+  }
+
+  /**
+   * wasmpool only: `spin` tasks and 4 KiB SHA-256 batches on pools whose modules are registered with the
+   * sandbox's instrumentation (the default), without it, and metered with fuel (see sandbox-cost.ts).
+   */
+  async sandbox(calibration: () => Calibration): Promise<void> {
+    const wasmpool = this.contenders.find((c) => c.name === 'wasmpool');
+    if (wasmpool === undefined) {
+      this.opts.log('[sandbox] skipped: it measures wasmpool only');
+      return;
+    }
+    const cal = calibration();
+    const { sandbox, cpuInFlight, bytesBatch } = this.opts.sizes;
+    const running: Partial<Record<SandboxMode, Running>> = {};
+    try {
+      for (const mode of SANDBOX_MODES) {
+        running[mode] = await wasmpool.start({
+          ...this.shape(),
+          modules: this.opts.modules,
+          load: ['math', 'sha256'],
+          maxQueued: 0,
+          sandbox: mode,
+        });
+      }
+      const spinOut = new Int32Array(sandbox.cpuTasks).fill(SENTINEL);
+      const checkSpin = this.spinChecker(
+        'sandbox',
+        'sandbox-cpu',
+        cal,
+        new Map([['wasmpool' as const, spinOut]]),
+      );
+      const inputs = hashInputs(bytesBatch.size, sandbox.bytesTasks);
+      const digests = new Array<Uint8Array>(sandbox.bytesTasks);
+      const bytesName = `sandbox-bytes-${sizeLabel(bytesBatch.size)}-batch`;
+      const checkDigests = this.digestChecker(
+        'sandbox',
+        bytesName,
+        inputs,
+        new Map([['wasmpool' as const, digests]]),
+      );
+      const shapes: SandboxShape[] = [
+        {
+          name: 'sandbox-cpu',
+          tasks: sandbox.cpuTasks,
+          run: (r, n) => r.cpu(n, cal.spinIterations, cpuInFlight, spinOut),
+          check: (n) => checkSpin('wasmpool', n),
+        },
+        {
+          name: bytesName,
+          tasks: sandbox.bytesTasks,
+          run: (r, n) => r.sha256Batch(inputs, n, bytesBatch.batchSize, bytesBatch.inFlight, digests),
+          check: (n) => checkDigests('wasmpool', n),
+        },
+      ];
+      await sandboxCost({
+        running: running as Record<SandboxMode, Running>,
+        shapes,
+        reps: this.opts.reps,
+        warmupFraction: this.opts.warmup ? this.opts.sizes.warmupFraction : 0,
+        log: this.opts.log,
+        record: (caseName, metrics) => this.record('sandbox', caseName, 'wasmpool', metrics),
+      });
+    } finally {
+      await closeAll(Object.values(running));
+    }
   }
 
   /** wasmpool with @wasmpool/metrics bound and unbound, alternating (see metrics-cost.ts). */
@@ -594,7 +791,7 @@ class Bench {
         });
       }
     } finally {
-      await closeAll(running);
+      await closeAll(running.values());
     }
   }
 
@@ -648,9 +845,9 @@ class Bench {
   }
 }
 
-async function closeAll(running: Map<ContenderName, Running>): Promise<void> {
+async function closeAll(running: Iterable<Running>): Promise<void> {
   const errors: unknown[] = [];
-  for (const r of running.values()) {
+  for (const r of running) {
     try {
       await r.close();
     } catch (error) {
@@ -658,6 +855,51 @@ async function closeAll(running: Map<ContenderName, Running>): Promise<void> {
     }
   }
   if (errors.length > 0) throw errors[0];
+}
+
+/**
+ * A few distinct random inputs of `size` bytes (at most 8, cycled by the tasks). They live in
+ * SharedArrayBuffers, so every contender's workers read them without a copy by postMessage (the
+ * zero-copy path wasmpool's README recommends; piscina's move() would detach reused inputs).
+ */
+function hashInputs(size: number, tasks: number): Uint8Array[] {
+  return Array.from({ length: Math.min(8, tasks) }, () =>
+    randomFillSync(new Uint8Array(new SharedArrayBuffer(size))),
+  );
+}
+
+/** `bytes` of ASCII text (words of 1–9 letters, lines of about 60 characters), the same for a seed. */
+export function wcText(bytes: number, seed: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let x = (seed * 0x9e3779b1) | 1;
+  let column = 0;
+  for (let i = 0; i < bytes;) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const word = 1 + ((x >>> 0) % 9);
+    for (let k = 0; k < word && i < bytes; k++) out[i++] = 97 + ((x >>> (k * 3)) & 15);
+    column += word + 1;
+    if (i < bytes) out[i++] = column > 60 ? 10 : 32;
+    if (column > 60) column = 0;
+  }
+  return out;
+}
+
+/** What `wc` prints for `bytes`: "<lines> <words> <bytes>\n" (wasi-tool.c's whitespace). */
+export function wcReference(bytes: Uint8Array): string {
+  let lines = 0;
+  let words = 0;
+  let inWord = false;
+  for (const c of bytes) {
+    if (c === 10) lines++;
+    if (c === 32 || (c >= 9 && c <= 13)) inWord = false;
+    else if (!inWord) {
+      inWord = true;
+      words++;
+    }
+  }
+  return `${lines} ${words} ${bytes.length}\n`;
 }
 
 function figure(samples: number[], unit: string, better: 'higher' | 'lower'): Figure {

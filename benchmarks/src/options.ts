@@ -8,6 +8,9 @@ export const WORKLOADS = [
   'latency',
   'cold-start',
   'metrics',
+  'columns',
+  'wasi',
+  'sandbox',
 ] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
@@ -43,6 +46,16 @@ export interface Sizes {
   bytesBatch: { size: number; tasks: number; batchSize: number; inFlight: number };
   /** metrics (wasmpool only): `add` tasks per pass, with @wasmpool/metrics bound and unbound. */
   metricsTasks: number;
+  /** columns: rows of one `runColumns()` call of `add` (one Int32Array per param). */
+  columnsRows: number;
+  /** wasi: WASI commands (`wasi-tool wc`, a fresh instance each) of `stdinBytes` of text, `inFlight` outstanding. */
+  wasi: { tasks: number; stdinBytes: number; inFlight: number };
+  /**
+   * sandbox (wasmpool only): `spin` tasks (cpuInFlight outstanding) and 4 KiB SHA-256 tasks (as bytesBatch's
+   * arrays) per pass, on pools whose modules are instrumented (the default), not (`instrument: false`) and
+   * metered (`fuel`).
+   */
+  sandbox: { cpuTasks: number; bytesTasks: number };
   /** latency: sequential single tasks on an idle pool. */
   latencyTasks: number;
   /** Warm-up before the measured repetitions, as a fraction of each workload's task count. */
@@ -66,6 +79,9 @@ export const FULL_SIZES: Sizes = {
   bytesInFlight: 16,
   bytesBatch: { size: 4 * 1024, tasks: 4096, batchSize: 1024, inFlight: 2 },
   metricsTasks: 500_000,
+  columnsRows: 1_000_000,
+  wasi: { tasks: 2000, stdinBytes: 4096, inFlight: 16 },
+  sandbox: { cpuTasks: 1000, bytesTasks: 4096 },
   latencyTasks: 20_000,
   warmupFraction: 0.1,
 };
@@ -87,6 +103,9 @@ export const QUICK_SIZES: Sizes = {
   bytesInFlight: 16,
   bytesBatch: { size: 4 * 1024, tasks: 1024, batchSize: 1024, inFlight: 1 },
   metricsTasks: 100_000,
+  columnsRows: 250_000,
+  wasi: { tasks: 500, stdinBytes: 4096, inFlight: 16 },
+  sandbox: { cpuTasks: 200, bytesTasks: 1024 },
   latencyTasks: 10_000,
   warmupFraction: 0.2,
 };
@@ -109,6 +128,9 @@ export const TINY_SIZES: Sizes = {
   bytesInFlight: 2,
   bytesBatch: { size: 4 * 1024, tasks: 5, batchSize: 2, inFlight: 2 },
   metricsTasks: 300,
+  columnsRows: 1000,
+  wasi: { tasks: 6, stdinBytes: 300, inFlight: 2 },
+  sandbox: { cpuTasks: 6, bytesTasks: 5 },
   latencyTasks: 40,
   warmupFraction: 0.1,
 };
@@ -120,6 +142,8 @@ export interface ModulePaths {
   large: string;
   host: string;
   hostImports: string;
+  /** examples/modules/native/wasm/wasi-tool.wasm: a WASI command (C, wasi-libc). */
+  wasiTool: string;
 }
 
 /** A deliberately wrong expectation, to prove that the correctness check fails the run. */

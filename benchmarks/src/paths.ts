@@ -20,5 +20,6 @@ export function defaultModulePaths(): ModulePaths {
     large: path.join(REPO_ROOT, 'packages/pool/test/fixtures/build/large.wasm'),
     host: path.join(REPO_ROOT, 'packages/pool/test/fixtures/build/host.wasm'),
     hostImports: path.join(REPO_ROOT, 'packages/pool/test/fixtures/host-imports.js'),
+    wasiTool: path.join(REPO_ROOT, 'examples/modules/native/wasm/wasi-tool.wasm'),
   };
 }

@@ -17,6 +17,8 @@ const PRIMARY: { case: string; metric: string; label: string }[] = [
   { case: 'bytes-4KiB', metric: 'throughput', label: 'bytes 4 KiB MB/s' },
   { case: 'bytes-64KiB', metric: 'throughput', label: 'bytes 64 KiB MB/s' },
   { case: 'bytes-1MiB', metric: 'throughput', label: 'bytes 1 MiB MB/s' },
+  { case: 'columns', metric: 'throughput', label: 'columns rows/s' },
+  { case: 'wasi', metric: 'throughput', label: 'wasi commands/s' },
   { case: 'latency', metric: 'p50', label: 'latency p50 µs' },
   { case: 'latency', metric: 'p99', label: 'latency p99 µs' },
   { case: 'cold-start', metric: 'firstResultMs', label: 'cold start → 1st result ms' },
@@ -84,7 +86,9 @@ export function markdownSummary(report: BenchReport, links: SummaryLinks = READM
       (report.calibration
         ? ` × spin(${report.calibration.spinIterations}) = ${report.calibration.spinMs.toFixed(3)} ms each on the main thread`
         : '') +
-      `, bytes ${sizes.bytes.map((b) => `${b.tasks} × ${sizeLabel(b.size)}`).join(', ')}, latency ${sizes.latencyTasks.toLocaleString('en-US')} round trips. ` +
+      `, bytes ${sizes.bytes.map((b) => `${b.tasks} × ${sizeLabel(b.size)}`).join(', ')}, ` +
+      `columns ${sizes.columnsRows.toLocaleString('en-US')} rows, wasi ${sizes.wasi.tasks.toLocaleString('en-US')} commands, ` +
+      `latency ${sizes.latencyTasks.toLocaleString('en-US')} round trips. ` +
       `Load average (1 min) ${report.load.start[0].toFixed(2)} at the start, ${report.load.end[0].toFixed(2)} at the end.`,
     '',
     'Each cell: median of the repetitions ±half their min–max range (in % of the median). Every figure, with',
@@ -100,7 +104,7 @@ export function markdownSummary(report: BenchReport, links: SummaryLinks = READM
     '',
     markdownSpeedups(report),
     '',
-    '### Targets of issue 6',
+    '### Targets (issues 6 and 14)',
     '',
     markdownTargets(report),
   ];

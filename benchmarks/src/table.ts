@@ -15,6 +15,7 @@ const METRIC_LABELS: Record<string, (f: Figure) => string> = {
   mainNsPerTask: () => 'main thread ns/task',
   workerNsPerTask: () => 'other threads ns/task',
   overheadNsPerTask: () => 'bound − unbound, main ns/task',
+  costPct: () => '% slower than off (paired)',
 };
 const METRIC_ORDER = Object.keys(METRIC_LABELS);
 
@@ -91,10 +92,14 @@ export function markdownTable(report: BenchReport): string {
   return [head, align, ...rows].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
 }
 
+/** The heading of the targets on stdout (the README's says the same). */
+export const TARGETS_HEADING = 'targets (issues 6 and 14)';
+
 export function markdownTargets(report: BenchReport): string {
-  const head = ['workload', 'target (issue 6)', 'measured (medians, same run)', 'met'];
+  const head = ['workload', 'issue', 'target', 'measured (medians, same run)', 'met'];
   const rows = report.targets.map((t) => [
     t.case,
+    String(t.issue),
     t.target,
     t.measured,
     t.met === null ? 'not measured' : t.met ? 'yes' : 'no',
@@ -103,10 +108,11 @@ export function markdownTargets(report: BenchReport): string {
 }
 
 export function textTargets(report: BenchReport): string {
-  return report.targets
-    .map(
+  return [
+    `${TARGETS_HEADING}:`,
+    ...report.targets.map(
       (t) =>
-        `${t.met === null ? '[ n/a ]' : t.met ? '[ met ]' : '[ NOT ]'} ${t.case}: ${t.target} — ${t.measured}`,
-    )
-    .join('\n');
+        `${t.met === null ? '[ n/a ]' : t.met ? '[ met ]' : '[ NOT ]'} ${t.case} (issue ${t.issue}): ${t.target} — ${t.measured}`,
+    ),
+  ].join('\n');
 }

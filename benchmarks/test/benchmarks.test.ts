@@ -24,10 +24,12 @@ import {
   throughputSvg,
   TINY_SIZES,
   type BenchReport,
+  type CaseResult,
   type ContenderName,
   type WorkloadName,
 } from '../src';
 import { main } from '../src/cli';
+import { wcReference, wcText } from '../src/harness';
 import { windowed } from '../src/contenders/types';
 import { RESULTS_DIR } from '../src/paths';
 import { README_END, README_START, updateReadme } from '../src/readme';
@@ -45,7 +47,15 @@ const EXPECTED_CASES: Record<WorkloadName, string[]> = {
   latency: ['latency'],
   'cold-start': ['cold-start'],
   metrics: ['metrics-run-unbound', 'metrics-run-bound', 'metrics-batch-unbound', 'metrics-batch-bound'],
+  columns: ['columns'],
+  wasi: ['wasi'],
+  sandbox: ['cpu', 'bytes-4KiB-batch'].flatMap((shape) =>
+    ['off', 'on', 'fuel'].map((mode) => `sandbox-${shape}-${mode}`),
+  ),
 };
+
+/** Cases only wasmpool runs. */
+const WASMPOOL_ONLY = [...EXPECTED_CASES.metrics, ...EXPECTED_CASES.sandbox];
 
 /** The CPU cost breakdown every throughput case reports. */
 const COSTS = ['mainNsPerTask', 'workerNsPerTask'];
@@ -83,7 +93,7 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
 
   // Every case has figures for every contender that runs it, one sample per repetition.
   const runs = (c: string, contender: ContenderName): boolean =>
-    c.startsWith('metrics-')
+    WASMPOOL_ONLY.includes(c)
       ? contender === 'wasmpool'
       : c !== 'tiny-batch-whole' || contender === 'wasmpool' || contender === 'single';
   for (const workload of WORKLOADS) {
@@ -125,6 +135,23 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
   );
   expect(metricsOf('metrics-run-unbound', 'wasmpool')).toEqual(withCosts('throughput'));
   expect(metricsOf('metrics-batch-bound', 'wasmpool')).toEqual(withCosts('overheadNsPerTask', 'throughput'));
+  for (const c of ['columns', 'wasi']) {
+    for (const contender of contenders) {
+      expect(metricsOf(c, contender)).toEqual(
+        contender === 'single'
+          ? withCosts('throughput')
+          : withCosts('speedup', 'speedupPerCore', 'throughput'),
+      );
+    }
+  }
+  const columns = json.results.find((x) => x.case === 'columns' && x.contender === 'wasmpool');
+  expect(columns?.metrics.throughput.unit).toBe('rows/s');
+  for (const c of EXPECTED_CASES.sandbox) {
+    // The cost of the sandbox is paired against `off`, which has none of its own.
+    expect(metricsOf(c, 'wasmpool')).toEqual(
+      c.endsWith('-off') ? withCosts('throughput') : withCosts('costPct', 'throughput'),
+    );
+  }
   for (const r of json.results) {
     for (const cost of COSTS) {
       const f = r.metrics[cost];
@@ -153,7 +180,20 @@ function checkReport(json: BenchReport, contenders: ContenderName[], reps: numbe
   expect(tr?.ratio).toBeCloseTo((tr?.wasmpool ?? NaN) / (tr?.piscina ?? NaN));
   expect(json.ratios.some((r) => r.case === 'latency' && r.metric === 'p99')).toBe(true);
   expect(json.ratios.some((r) => r.case === 'cpu' && r.metric === 'speedupPerCore')).toBe(true);
-  expect(json.targets).toHaveLength(10);
+  expect(json.targets).toHaveLength(13);
+  expect(json.targets.filter((t) => t.issue === 14).map((t) => t.case)).toEqual([
+    'tiny-batch-whole',
+    'bytes-4KiB',
+    'bytes-4KiB-batch',
+    'bytes-64KiB',
+    'bytes-1MiB',
+    'columns',
+    'metrics-run-bound',
+    'metrics-batch-bound',
+  ]);
+  // One check per case: bytes-64KiB has issue 14's 1.8×, not issue 6's 1.7× as well.
+  expect(json.targets.filter((t) => t.case === 'bytes-64KiB')).toHaveLength(1);
+  expect(json.targets.find((t) => t.case === 'bytes-64KiB')?.target).toMatch(/^≥ 1\.8× /);
   for (const t of json.targets) expect(typeof t.met).toBe('boolean');
   expect(evaluateTargets(json)).toEqual(json.targets);
 }
@@ -189,12 +229,18 @@ describe('runBenchmarks at a tiny size, every workload, in process', () => {
       'bytes-1MiB',
       'bytes-4KiB-batch',
       'metrics-run-bound',
+      'columns',
+      'wasi',
+      'sandbox-cpu-on',
     ])
       expect(svg).toContain(c);
     for (const c of IN_PROCESS) expect(svg).toContain(`>${c}</text>`);
-    // One bar per contender and throughput case; tiny-batch-whole has wasmpool's and single's only, the
-    // four metrics cases wasmpool's only.
-    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="22"/g)).toHaveLength(7 * IN_PROCESS.length + 2 + 4);
+    // One bar per contender and throughput case (tiny-run, tiny-batch, cpu, four bytes cases, columns,
+    // wasi); tiny-batch-whole has wasmpool's and single's only, the four metrics and six sandbox cases
+    // wasmpool's only.
+    expect(svg.match(/<rect x="[\d.]+" y="[\d.]+" width="22"/g)).toHaveLength(
+      9 * IN_PROCESS.length + 2 + 4 + 6,
+    );
   });
 
   test('--update-readme rewrites only the section between the markers', () => {
@@ -211,7 +257,8 @@ describe('runBenchmarks at a tiny size, every workload, in process', () => {
       expect(text).toContain('### Ratios that matter');
       expect(text).toContain('| wasmpool | ');
       expect(text).toContain('](results/readme-throughput.svg)');
-      expect(text).toContain('### Targets of issue 6');
+      expect(text).toContain('### Targets (issues 6 and 14)');
+      expect(text).toContain('| columns | rows/s |');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -261,6 +308,95 @@ describe('a wrong answer fails the run', () => {
         tamper: { workload: 'tiny-batch', contender: 'piscina' },
       }),
     ).rejects.toThrow(/tiny-batch: piscina task 0 returned 0, expected 1/);
+  });
+});
+
+describe('targets', () => {
+  const result = (c: string, contender: ContenderName, medians: Record<string, number>): CaseResult => ({
+    workload: 'bytes',
+    case: c,
+    contender,
+    metrics: Object.fromEntries(
+      Object.entries(medians).map(([metric, median]) => [
+        metric,
+        {
+          median,
+          min: median,
+          max: median,
+          q1: median,
+          q3: median,
+          samples: [median],
+          unit: '',
+          better: 'higher',
+        },
+      ]),
+    ),
+  });
+
+  test("issue 14's targets: one check per case with the stricter figure, null when not measured", () => {
+    const targets = evaluateTargets({
+      results: [
+        result('bytes-64KiB', 'wasmpool', { speedup: 1.75, throughput: 480 }),
+        result('bytes-64KiB', 'single', { throughput: 274 }),
+        result('bytes-64KiB', 'piscina', { speedup: 1.4, throughput: 384 }),
+        result('columns', 'wasmpool', { speedup: 1.6, throughput: 160e6 }),
+        result('columns', 'single', { throughput: 100e6 }),
+        result('tiny-batch-whole', 'wasmpool', { throughput: 5.1e6 }),
+      ],
+    });
+    const target = (c: string) => targets.find((t) => t.case === c);
+    // 1.75× met issue 6's 1.7× but not issue 14's 1.8×.
+    expect(target('bytes-64KiB')).toMatchObject({ issue: 14, met: false });
+    expect(target('bytes-64KiB')?.measured).toBe(
+      'wasmpool 480 MB/s = 1.75× one thread (274 MB/s); piscina 384 MB/s = 1.40×',
+    );
+    expect(target('columns')).toMatchObject({ issue: 14, met: true });
+    expect(target('columns')?.measured).toContain('one thread (100,000,000 rows/s); piscina n/a rows/s');
+    expect(target('tiny-batch-whole')).toMatchObject({ issue: 14, met: true });
+    expect(target('bytes-1MiB')?.met).toBeNull();
+    expect(target('cpu')).toMatchObject({ issue: 6, met: null });
+  });
+});
+
+describe('columns and wasi', () => {
+  test('a wrong sum from piscina names the contender, the row and both values', async () => {
+    await expect(
+      runBenchmarks({
+        sizes: TINY,
+        reps: 1,
+        warmup: false,
+        workloads: ['columns'],
+        contenders: ['piscina', 'single'],
+        tamper: { workload: 'columns', contender: 'piscina' },
+      }),
+    ).rejects.toThrow(/columns: piscina task 0 returned 0, expected 1/);
+  });
+
+  test('a wrong stdout from the single thread names the task and both outputs', async () => {
+    await expect(
+      runBenchmarks({
+        sizes: TINY,
+        reps: 1,
+        warmup: false,
+        workloads: ['wasi'],
+        contenders: ['wasmpool', 'single'],
+        tamper: { workload: 'wasi', contender: 'single' },
+      }),
+    ).rejects.toThrow(/wasi: single task 0 returned exit code 0, stdout "\d+ \d+ 300\\n", stderr ""/);
+  });
+
+  test("the expected stdout is wasi-tool wc's: lines, words, bytes", () => {
+    const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+    expect(wcReference(enc(''))).toBe('0 0 0\n');
+    expect(wcReference(enc('one two\n  three\tfour\n\nfive'))).toBe('3 5 26\n');
+    const text = wcText(4096, 3);
+    expect(text).toHaveLength(4096);
+    expect(text.every((c) => c === 10 || c === 32 || (c >= 97 && c <= 112))).toBe(true);
+    expect(wcText(4096, 3)).toEqual(text);
+    expect(wcText(4096, 4)).not.toEqual(text);
+    const [lines, words] = wcReference(text).split(' ').map(Number);
+    expect(lines).toBeGreaterThan(40);
+    expect(words).toBeGreaterThan(500);
   });
 });
 
@@ -321,6 +457,8 @@ describe('cli', () => {
       expect(r.stderr).not.toMatch(/failed|WRONG/);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('wasmpool ÷ piscina');
+      expect(r.stdout).toContain('targets (issues 6 and 14):');
+      expect(r.stdout).toMatch(/\] columns \(issue 14\): ≥ 1\.5× one thread's rows\/s/);
       checkReport(
         JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8')) as BenchReport,
         [...CONTENDERS],
@@ -334,7 +472,7 @@ describe('cli', () => {
     }
   }, 120_000);
 
-  test.each([['cpu:tinypool'], ['bytes:wasmpool'], ['latency']])(
+  test.each([['cpu:tinypool'], ['bytes:wasmpool'], ['latency'], ['columns'], ['wasi'], ['sandbox']])(
     'a wrong answer (--tamper %s) exits with code 1 and writes no report',
     (tamper) => {
       const dir = mkdtempSync(path.join(tmpdir(), 'wasmpool-bench-'));

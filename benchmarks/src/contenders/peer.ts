@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { PEER_WORKER } from '../paths';
-import type { AddTask, PeerWorkerData } from '../peer-worker';
+import type { AddTask, ColumnsTask, CommandTask, PeerWorkerData } from '../peer-worker';
 import {
   addA,
   addB,
@@ -12,6 +12,7 @@ import {
   sleepMs,
   windowed,
   type ColdStartResult,
+  type CommandOutput,
   type PoolShape,
   type ReplaceResult,
   type Running,
@@ -24,7 +25,8 @@ export interface PeerPool {
   destroy(): Promise<void>;
 }
 
-export function peerRunning(pool: PeerPool): Running {
+/** `workers`: the pool's threads; a columns job is split into one chunk per thread. */
+export function peerRunning(pool: PeerPool, workers: number): Running {
   return {
     async tinyRun(n, inFlight, out) {
       const opts = { name: 'add' };
@@ -90,6 +92,43 @@ export function peerRunning(pool: PeerPool): Running {
         },
         (c, digests) => {
           for (let i = 0; i < digests.length; i++) out[c * batchSize + i] = digests[i];
+        },
+      );
+    },
+    async columns(a, b) {
+      // No columnar call: the columns are already in SharedArrayBuffers, so each thread gets one run() of
+      // its share of the rows and writes the sums into a shared result column.
+      const opts = { name: 'addColumns' };
+      const n = a.length;
+      const out = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+      const chunks = Math.max(1, Math.min(workers, n));
+      const runs: Promise<unknown>[] = [];
+      for (let c = 0; c < chunks; c++) {
+        const task: ColumnsTask = {
+          a,
+          b,
+          out,
+          from: Math.floor((c * n) / chunks),
+          to: Math.floor(((c + 1) * n) / chunks),
+        };
+        runs.push(pool.run(task, opts));
+      }
+      await Promise.all(runs);
+      return out;
+    },
+    async wasiWc(inputs, n, inFlight, out) {
+      const opts = { name: 'wasiCommand' };
+      const args = ['wc'];
+      await windowed(
+        n,
+        inFlight,
+        (i) =>
+          pool.run(
+            { stdin: inputs[i % inputs.length], args } satisfies CommandTask,
+            opts,
+          ) as Promise<CommandOutput>,
+        (i, v) => {
+          out[i] = v;
         },
       );
     },
@@ -179,5 +218,6 @@ export function peerModules(ctx: StartContext): PeerWorkerData['modules'] {
   const modules: PeerWorkerData['modules'] = {};
   if (ctx.load.includes('math')) modules.math = ctx.modules.math;
   if (ctx.load.includes('sha256')) modules.sha256 = ctx.modules.sha256;
+  if (ctx.load.includes('wasiTool')) modules.wasiTool = ctx.modules.wasiTool;
   return modules;
 }

@@ -18,7 +18,7 @@ export const piscina: Contender = {
     const { filename: _f, workerData: _w, ...rest } = peerOptions(shape, {});
     return { version: Piscina.version, ...rest, atomics: 'sync (default)', concurrentTasksPerWorker: 1 };
   },
-  start: async (ctx) => peerRunning(create(ctx, peerModules(ctx))),
+  start: async (ctx) => peerRunning(create(ctx, peerModules(ctx)), ctx.workers),
   coldStart: (ctx) => peerColdStart(() => create(ctx, { large: ctx.modules.large })),
   replaceKilledWorker: (ctx) => peerReplace(() => create(ctx, { math: ctx.modules.math }), ctx.workers),
 };

@@ -7,11 +7,15 @@ import {
   type MathExports,
   type Sha256Exports,
 } from '../wasm';
-import { addA, addB, type Contender, type Running, type StartContext } from './types';
+import { WasiCommand } from '../wasi-command';
+import { addA, addB, WASI_PROGRAM, type Contender, type Running, type StartContext } from './types';
 
 async function start(ctx: StartContext): Promise<Running> {
   const math = ctx.load.includes('math') ? instantiateFile<MathExports>(ctx.modules.math) : undefined;
   const sha = ctx.load.includes('sha256') ? instantiateFile<Sha256Exports>(ctx.modules.sha256) : undefined;
+  const tool = ctx.load.includes('wasiTool')
+    ? new WasiCommand(ctx.modules.wasiTool, WASI_PROGRAM)
+    : undefined;
   const needMath = (): MathExports => {
     if (math === undefined) throw new Error('math is not loaded');
     return math;
@@ -39,6 +43,17 @@ async function start(ctx: StartContext): Promise<Running> {
       if (sha === undefined) throw new Error('sha256 is not loaded');
       for (let i = 0; i < n; i++) out[i] = sha256Call(sha, inputs[i % inputs.length]);
     },
+    async columns(a, b) {
+      const add = needMath().add;
+      const out = new Int32Array(a.length);
+      for (let i = 0; i < out.length; i++) out[i] = add(a[i], b[i]);
+      return out;
+    },
+    async wasiWc(inputs, n, _inFlight, out) {
+      if (tool === undefined) throw new Error('wasi-tool is not loaded');
+      const args = ['wc'];
+      for (let i = 0; i < n; i++) out[i] = tool.run(inputs[i % inputs.length], args);
+    },
     async latency(n, timesUs, out) {
       const m = needMath();
       for (let i = 0; i < n; i++) {
@@ -53,7 +68,11 @@ async function start(ctx: StartContext): Promise<Running> {
 
 export const single: Contender = {
   name: 'single',
-  describe: () => ({ thread: 'main', note: 'direct calls of the instantiated module, no pool' }),
+  describe: () => ({
+    thread: 'main',
+    note: 'direct calls of the instantiated module, no pool',
+    wasi: "@bjorn3/browser_wasi_shim (wasmpool's shim), a fresh instance per command",
+  }),
   start,
   async coldStart(ctx) {
     const t0 = performance.now();

@@ -41,7 +41,7 @@ export const tinypool: Contender = {
         'not measured: a worker that exits (process.exit) is not noticed, its task never settles',
     };
   },
-  start: async (ctx) => peerRunning(create(ctx, peerModules(ctx))),
+  start: async (ctx) => peerRunning(create(ctx, peerModules(ctx)), ctx.workers),
   coldStart: (ctx) => peerColdStart(() => create(ctx, { large: ctx.modules.large })),
   // No replaceKilledWorker: tinypool 2.2 listens for a worker thread's 'error' but not its 'exit' (only its
   // child_process runtime does), so a task whose worker calls process.exit() never settles and the dead

@@ -1,7 +1,17 @@
 import type { ContenderName, ModulePaths } from '../options';
+import type { CommandOutput } from '../wasi-command';
+
+export type { CommandOutput } from '../wasi-command';
 
 /** Which of the benchmark modules a running contender must have loaded. */
-export type ModuleKey = 'math' | 'sha256';
+export type ModuleKey = 'math' | 'sha256' | 'wasiTool';
+
+/**
+ * How wasmpool registers the modules (the sandbox workload; other contenders have no such option):
+ * `on` the default (`instrument` unset: checkpoints for timeouts and aborts, grow helpers), `off` with
+ * `instrument: false` (the module as it is), `fuel` with `fuel` set (exact metering compiled in).
+ */
+export type SandboxMode = 'on' | 'off' | 'fuel';
 
 /** How every pool of a run is set up. */
 export interface PoolShape {
@@ -16,6 +26,8 @@ export interface StartContext extends PoolShape {
   load: ModuleKey[];
   /** The largest number of tasks the harness may have queued at once (wasmpool's maxQueue). */
   maxQueued: number;
+  /** wasmpool only: how its modules are registered (default `on`, ModuleSpec's defaults). */
+  sandbox?: SandboxMode;
 }
 
 /** A contender with its pool running. Each method fills `out` with one answer per task; the harness checks them. */
@@ -39,6 +51,16 @@ export interface Running {
     inFlight: number,
     out: Uint8Array[],
   ): Promise<void>;
+  /**
+   * `add(a[i], b[i])` for every row of two columns of one length, the sums in a new Int32Array (wasmpool:
+   * one `runColumns()`). The columns live in SharedArrayBuffers, so that a worker can read them in place.
+   */
+  columns(a: Int32Array, b: Int32Array): Promise<Int32Array>;
+  /**
+   * n WASI commands `wasi-tool wc`, each on a fresh instance, with stdin `inputs[i % inputs.length]`,
+   * `inFlight` outstanding; what each gives back goes to `out[i]`.
+   */
+  wasiWc(inputs: Uint8Array[], n: number, inFlight: number, out: CommandOutput[]): Promise<void>;
   /** wasmpool only: binds @wasmpool/metrics to the pool; the returned function unbinds them. */
   bindMetrics?(): () => void;
   /** n sequential `add` tasks; round trip of each in µs to `timesUs[i]`. */
@@ -75,6 +97,9 @@ export interface Contender {
   /** Absent where the contender has no worker to kill (single). */
   replaceKilledWorker?(ctx: ColdStartContext): Promise<ReplaceResult>;
 }
+
+/** The WASI command's argv[0]: the name wasmpool registers it under, and what the others give it. */
+export const WASI_PROGRAM = 'wasi-tool';
 
 /** The inputs of the tiny `add` tasks, the same for every contender. */
 export function addA(i: number): number {

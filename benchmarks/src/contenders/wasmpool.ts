@@ -6,6 +6,8 @@ import { performance } from 'node:perf_hooks';
 import {
   WasmPool,
   WasmPoolError,
+  type CommandResult,
+  type ModuleSpec,
   type WasmPoolOptions,
   type WasmResult,
   type WasmTask,
@@ -16,13 +18,24 @@ import {
   addB,
   sleepMs,
   windowed,
+  WASI_PROGRAM,
   type Contender,
   type PoolShape,
   type Running,
+  type SandboxMode,
   type StartContext,
 } from './types';
 
-/** The options every wasmpool in the benchmarks gets (besides modules). */
+/** Fuel per task of the modules the sandbox workload registers with `fuel`: far more than any task uses. */
+export const SANDBOX_FUEL = 1e12;
+
+/** How a module is registered in each sandbox mode (see SandboxMode). */
+function moduleSpec(source: string, mode: SandboxMode): ModuleSpec {
+  if (mode === 'off') return { source, instrument: false };
+  if (mode === 'fuel') return { source, fuel: SANDBOX_FUEL };
+  return { source };
+}
+
 /** Stores a batch's outputs at `out[from…]`; a failed task fails the workload. */
 function storeOutputs<T>(results: readonly WasmResult<T>[], out: { [i: number]: T }, from: number): void {
   for (let i = 0; i < results.length; i++) {
@@ -34,6 +47,7 @@ function storeOutputs<T>(results: readonly WasmResult<T>[], out: { [i: number]: 
   }
 }
 
+/** The options every wasmpool in the benchmarks gets (besides modules). */
 function baseOptions({ workers, nice }: PoolShape, maxQueued: number): WasmPoolOptions {
   return {
     minWorkers: workers,
@@ -46,8 +60,11 @@ function baseOptions({ workers, nice }: PoolShape, maxQueued: number): WasmPoolO
 
 async function start(ctx: StartContext): Promise<Running> {
   const modules: WasmPoolOptions['modules'] = {};
-  if (ctx.load.includes('math')) modules.math = { source: ctx.modules.math };
-  if (ctx.load.includes('sha256')) modules.sha256 = { source: ctx.modules.sha256 };
+  const mode = ctx.sandbox ?? 'on';
+  if (ctx.load.includes('math')) modules.math = moduleSpec(ctx.modules.math, mode);
+  if (ctx.load.includes('sha256')) modules.sha256 = moduleSpec(ctx.modules.sha256, mode);
+  if (ctx.load.includes('wasiTool'))
+    modules[WASI_PROGRAM] = { ...moduleSpec(ctx.modules.wasiTool, mode), wasi: true };
   const pool = await WasmPool.create({ ...baseOptions(ctx, ctx.maxQueued), modules });
   const addTask = (i: number): WasmTask => ({ module: 'math', function: 'add', params: [addA(i), addB(i)] });
   return {
@@ -121,6 +138,33 @@ async function start(ctx: StartContext): Promise<Running> {
         (c, results) => storeOutputs(results, out, c * batchSize),
       );
     },
+    async columns(a, b) {
+      const { values, failures } = await pool.runColumns<Int32Array>({
+        module: 'math',
+        function: 'add',
+        params: [a, b],
+      });
+      const f = failures[0];
+      if (f !== undefined) throw new WasmPoolError(f.code, `row ${f.index}: ${f.message}`);
+      return values;
+    },
+    async wasiWc(inputs, n, inFlight, out) {
+      const args = ['wc'];
+      await windowed(
+        n,
+        inFlight,
+        (i) =>
+          pool.run<CommandResult>({
+            module: WASI_PROGRAM,
+            function: '_start',
+            stdin: inputs[i % inputs.length],
+            args,
+          }),
+        (i, v) => {
+          out[i] = v;
+        },
+      );
+    },
     bindMetrics() {
       const metrics = bindPoolMetrics(pool);
       return () => metrics.close();
@@ -142,7 +186,11 @@ async function start(ctx: StartContext): Promise<Running> {
 
 export const wasmpool: Contender = {
   name: 'wasmpool',
-  describe: (shape) => ({ ...baseOptions(shape, 0), maxQueue: 'max(100000, tiny-batch tasks)' }),
+  describe: (shape) => ({
+    ...baseOptions(shape, 0),
+    maxQueue: 'max(100000, tiny-batch tasks)',
+    modules: `ModuleSpec defaults; ${WASI_PROGRAM} with wasi: true; the sandbox workload also instrument: false, and fuel: ${SANDBOX_FUEL}`,
+  }),
   start,
   async coldStart(ctx) {
     const t0 = performance.now();
