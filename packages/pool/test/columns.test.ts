@@ -1,4 +1,5 @@
-import { WasmPool, WasmPoolError } from '@wasmpool/pool';
+import fc from 'fast-check';
+import { WasmPool, WasmPoolError, type ColumnArray } from '@wasmpool/pool';
 import { example, fixture, rejectionOf, trackPools } from './helpers';
 
 const track = trackPools();
@@ -8,7 +9,11 @@ async function pool(options: Parameters<typeof WasmPool.create>[0] = {}): Promis
     await WasmPool.create({
       minWorkers: 2,
       maxWorkers: 2,
-      modules: { math: { source: example('math') }, faults: { source: fixture('faults') } },
+      modules: {
+        math: { source: example('math') },
+        faults: { source: fixture('faults') },
+        shapes: { source: fixture('columns') },
+      },
       ...options,
     }),
   );
@@ -139,5 +144,130 @@ describe('runColumns()', () => {
     const { failures } = await running;
     expect(failures.length).toBeGreaterThan(0);
     expect(failures.every((f) => f.code === 'POOL_CLOSED')).toBe(true);
+  });
+
+  test('the values are the caller’s own array, right after calls of other sizes and after a failed call', async () => {
+    const p = await pool();
+    const add = (n: number, k: number): Promise<{ values: Int32Array }> =>
+      p.runColumns<Int32Array>({
+        module: 'math',
+        function: 'add',
+        params: [Int32Array.from({ length: n }, (_, i) => i), new Int32Array(n).fill(k)],
+      });
+    const big = await add(300_000, 1);
+    // The pool's shared memory is reused by the next call: the values must not be a view of it.
+    expect(Object.prototype.toString.call(big.values.buffer)).toBe('[object ArrayBuffer]');
+    const small = await add(1000, 2);
+    expect(small.values).toEqual(Int32Array.from({ length: 1000 }, (_, i) => i + 2));
+    for (let i = 0; i < 300_000; i++)
+      if (big.values[i] !== i + 1) throw new Error(`row ${i}: ${big.values[i]}`);
+    // A call whose slice timed out: its memory may still be written to, the next call must not share it.
+    const timedOut = await p.runColumns<Int32Array>({
+      module: 'faults',
+      function: 'busy',
+      params: [Int32Array.from([10, 2_000_000_000, 10])],
+      timeoutMs: 50,
+    });
+    expect(timedOut.failures.some((f) => f.code === 'TIMEOUT')).toBe(true);
+    const after = await add(5000, 3);
+    expect(after.values).toEqual(Int32Array.from({ length: 5000 }, (_, i) => i + 3));
+  });
+
+  // Columns of every type a param takes, against the same arithmetic in JS: the column drivers load
+  // each type, convert f32/f64 columns to the param's type, and store each result type.
+  type Shape = 'mix' | 'scale' | 'wrap' | 'pick';
+  interface Call {
+    shape: Shape;
+    columns: ColumnArray[];
+  }
+  const i32Column = (values: number[], unsigned: boolean): ColumnArray =>
+    unsigned ? Uint32Array.from(values, (v) => v >>> 0) : Int32Array.from(values);
+  const floatColumn = (values: number[], single: boolean): ColumnArray =>
+    single ? Float32Array.from(values) : Float64Array.from(values);
+  const callOf = (rows: number): fc.Arbitrary<Call> => {
+    const i32s = fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), {
+      minLength: rows,
+      maxLength: rows,
+    });
+    const i64s = fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), {
+      minLength: rows,
+      maxLength: rows,
+    });
+    const floats = fc.array(fc.double(), { minLength: rows, maxLength: rows });
+    return fc.oneof(
+      fc
+        .tuple(i32s, fc.boolean(), i64s, floats, fc.boolean(), floats, fc.boolean(), i32s, fc.boolean())
+        .map(([a, ua, b, c, sc, d, sd, e, ue]) => ({
+          shape: 'mix' as const,
+          columns: [
+            i32Column(a, ua),
+            BigInt64Array.from(b),
+            floatColumn(c, sc),
+            floatColumn(d, sd),
+            i32Column(e, ue),
+          ],
+        })),
+      fc
+        .tuple(floats, fc.boolean())
+        .map(([x, single]) => ({ shape: 'scale' as const, columns: [floatColumn(x, single)] })),
+      i64s.map((x) => ({ shape: 'wrap' as const, columns: [BigInt64Array.from(x)] })),
+      fc
+        .tuple(i32s, fc.array(fc.constantFrom(0, -1, 1, 7, -3), { minLength: rows, maxLength: rows }))
+        .map(([a, b]) => ({ shape: 'pick' as const, columns: [Int32Array.from(a), Int32Array.from(b)] })),
+    );
+  };
+  /** The row's value in JS, or undefined when the wasm function traps. */
+  function expected(call: Call, row: number): number | bigint | undefined {
+    const at = (k: number): number | bigint => call.columns[k]![row]!;
+    const toF32 = (v: number | bigint): number => Math.fround(Number(v));
+    switch (call.shape) {
+      case 'mix': {
+        const [a, b, c, d, e] = [
+          Number(at(0)) | 0,
+          Number(at(1)),
+          toF32(at(2)),
+          Number(at(3)),
+          Number(at(4)) | 0,
+        ];
+        return a + b * 2 + c + d - e;
+      }
+      case 'scale':
+        return Math.fround(toF32(at(0)) * 1.5);
+      case 'wrap':
+        return BigInt.asIntN(64, (at(0) as bigint) * 3n + 1n);
+      case 'pick': {
+        const [a, b] = [at(0) as number, at(1) as number];
+        return b === 0 || (a === -(2 ** 31) && b === -1) ? undefined : Math.trunc(a / b) | 0;
+      }
+    }
+  }
+  const same = (a: number | bigint, b: number | bigint): boolean =>
+    Object.is(a, b) || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
+
+  test('property: every column type and result type, calls of any size, one after another and at once', async () => {
+    const p = await pool();
+    const calls = fc.integer({ min: 0, max: 3000 }).chain((rows) => callOf(rows));
+    await fc.assert(
+      fc.asyncProperty(fc.array(calls, { minLength: 1, maxLength: 3 }), async (batch) => {
+        const settled = await Promise.all(
+          batch.map((call) => p.runColumns({ module: 'shapes', function: call.shape, params: call.columns })),
+        );
+        settled.forEach(({ values, failures }, k) => {
+          const call = batch[k]!;
+          const failed = new Set(failures.map((f) => f.index));
+          expect(values).toHaveLength(call.columns[0]!.length);
+          for (let row = 0; row < values.length; row++) {
+            const want = expected(call, row);
+            const got = values[row]!;
+            if (want === undefined) {
+              if (!failed.has(row) || Number(got) !== 0) throw new Error(`${call.shape} row ${row}: no trap`);
+            } else if (failed.has(row) || !same(got, want)) {
+              throw new Error(`${call.shape} row ${row}: ${String(got)}, expected ${String(want)}`);
+            }
+          }
+        });
+      }),
+      { numRuns: 40 },
+    );
   });
 });

@@ -2,6 +2,7 @@
 // scripts/pack-smoke.mjs checks that this list matches the CommonJS entry's exports.
 export {
   columnView,
+  DRIVER_MAX_PAGES,
   ownBytes,
   ERROR_CODES,
   codeOfStatus,

@@ -1,4 +1,5 @@
 import { classify } from './classify';
+import { columnDriver, type ColumnDriver } from './column-driver';
 import { TaskInterrupt } from './meter';
 import type { ErrorCode } from './codes';
 import type { BoundFunction, ModuleRuntime } from './module-runtime';
@@ -15,12 +16,13 @@ export interface ColumnLayout {
 
 /**
  * Rows `[start, end)` of a `runColumns()` call, for one task: the params' columns and the results'
- * column lie in `buffer`, which the pool and the workers share. The worker writes each row's result
- * into the results column; a row that fails leaves 0 there.
+ * column lie in `memory`, a shared WebAssembly memory of the pool's that the workers' column
+ * drivers import (column-driver.ts). The worker writes each row's result into the results column;
+ * a row that fails leaves its value undefined there (the pool gives the caller 0).
  */
 export interface ColumnsRequest {
   kind: 'columns';
-  buffer: SharedArrayBuffer;
+  memory: WebAssembly.Memory;
   rows: number;
   params: ColumnLayout[];
   result: ColumnLayout;
@@ -54,9 +56,9 @@ export function columnView(buffer: SharedArrayBuffer, rows: number, layout: Colu
 }
 
 /**
- * Runs the rows of a request: one call per row, reading params from their columns and writing the
- * result into the results column, with no object per row. A row that traps is recorded (its module
- * instance is made again, as after any failed task) and the loop goes on with the next row.
+ * Runs the rows of a request: one call per row in the column driver's loop (column-driver.ts), with
+ * no object per row. A row that traps is recorded (its module instance is made again, as after any
+ * failed task, and a driver is bound to the new one) and the loop goes on with the next row.
  * Returns the failed rows (empty when all succeeded).
  */
 export function runColumnRows(
@@ -65,9 +67,7 @@ export function runColumnRows(
   request: ColumnsRequest,
   reset: () => void,
 ): RowFailure[] {
-  const { buffer, rows, start, end } = request;
-  const columns = request.params.map((layout) => columnView(buffer, rows, layout));
-  const out = columnView(buffer, rows, request.result);
+  const { start, end } = request;
   const failures: RowFailure[] = [];
   let row = start;
   while (row < end) {
@@ -81,11 +81,20 @@ export function runColumnRows(
       for (; row < end; row++) failures.push({ index: row, code, message });
       break;
     }
+    let driver: ColumnDriver | undefined;
     try {
-      row = runRows(bound.fn, columns, out, row, end);
+      const { params, results } = bound.signature;
+      driver = columnDriver(bound.fn, params, results[0], request.params, request.result, request.memory);
+      driver.run(row, end);
+      row = end;
     } catch (error) {
-      // `stoppedAt` is the row that threw.
       const { code, message } = classify(error, runtime);
+      if (driver === undefined) {
+        // No driver for this function (it cannot be made): every row left fails with why.
+        for (; row < end; row++) failures.push({ index: row, code, message });
+        break;
+      }
+      const stoppedAt = driver.row();
       if (error instanceof TaskInterrupt) {
         // The slice was stopped (its deadline, an abort): the rows it had not finished fail with it.
         for (row = stoppedAt; row < end; row++) failures.push({ index: row, code, message });
@@ -97,66 +106,4 @@ export function runColumnRows(
     }
   }
   return failures;
-}
-
-/** The row runRows() was at when it threw. */
-let stoppedAt = 0;
-
-type Fn = (...args: unknown[]) => unknown;
-
-/**
- * Rows [from, to) in one tight loop per arity (the common ones unrolled, so that the engine sees
- * plain element loads and one call per row); returns `to`, or throws with `stoppedAt` set.
- */
-function runRows(fn: Fn, columns: Column[], out: Column, from: number, to: number): number {
-  const sink = out as Float64Array;
-  let row = from;
-  try {
-    switch (columns.length) {
-      case 0:
-        for (; row < to; row++) sink[row] = fn() as number;
-        break;
-      case 1: {
-        const a = columns[0]!;
-        for (; row < to; row++) sink[row] = fn(a[row]) as number;
-        break;
-      }
-      case 2: {
-        const a = columns[0]!;
-        const b = columns[1]!;
-        for (; row < to; row++) sink[row] = fn(a[row], b[row]) as number;
-        break;
-      }
-      case 3: {
-        const a = columns[0]!;
-        const b = columns[1]!;
-        const c = columns[2]!;
-        for (; row < to; row++) sink[row] = fn(a[row], b[row], c[row]) as number;
-        break;
-      }
-      default:
-        for (; row < to; row++) sink[row] = callRow(fn, columns, row) as number;
-    }
-  } catch (error) {
-    stoppedAt = row;
-    throw error;
-  }
-  return to;
-}
-
-function callRow(fn: (...args: unknown[]) => unknown, columns: Column[], row: number): unknown {
-  switch (columns.length) {
-    case 0:
-      return fn();
-    case 1:
-      return fn(columns[0]![row]);
-    case 2:
-      return fn(columns[0]![row], columns[1]![row]);
-    case 3:
-      return fn(columns[0]![row], columns[1]![row], columns[2]![row]);
-    case 4:
-      return fn(columns[0]![row], columns[1]![row], columns[2]![row], columns[3]![row]);
-    default:
-      return fn(...columns.map((column) => column[row]));
-  }
 }

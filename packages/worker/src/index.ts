@@ -8,6 +8,7 @@ export {
   type ColumnsRequest,
   type RowFailure,
 } from './columns';
+export { DRIVER_MAX_PAGES } from './column-driver';
 export { ownBytes } from './output-packer';
 export { ERROR_CODES, codeOfStatus, statusOf, type ErrorCode } from './codes';
 export { CHANNEL_BYTES, Channel, ResultSlot, RunSlot, type ResultArrays } from './codec';

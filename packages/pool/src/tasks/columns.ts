@@ -1,4 +1,5 @@
 import {
+  DRIVER_MAX_PAGES,
   OutputKind,
   columnView,
   type ColumnLayout,
@@ -44,6 +45,40 @@ function invalid(fn: FunctionRef | undefined, why: string): WasmPoolError {
   );
 }
 
+const PAGE_BYTES = 65536;
+/** A shared memory this big or smaller is kept for the next call once a call is done with it. */
+const KEEP_MEMORY_BYTES = 64 << 20;
+
+/**
+ * The shared WebAssembly memories runColumns() copies columns into, one kept for the next call. A
+ * fresh memory's pages are mapped on first touch: filling 12 MB of new memory cost about 4 ms here,
+ * a page fault per 4 KiB, against about 1 ms for the copy into pages already mapped.
+ */
+export class ColumnsMemories {
+  private idle: WebAssembly.Memory | undefined;
+
+  /** A shared memory of at least `bytes` (reused when one is idle). */
+  take(bytes: number): WebAssembly.Memory {
+    const pages = Math.max(1, Math.ceil(bytes / PAGE_BYTES));
+    const memory = this.idle;
+    this.idle = undefined;
+    if (memory !== undefined) {
+      const have = memory.buffer.byteLength / PAGE_BYTES;
+      if (have >= pages) return memory;
+      if (pages <= KEEP_MEMORY_BYTES / PAGE_BYTES) {
+        memory.grow(pages - have);
+        return memory;
+      }
+    }
+    return new WebAssembly.Memory({ initial: pages, maximum: DRIVER_MAX_PAGES, shared: true });
+  }
+
+  /** A call is done with `memory` and no worker will touch it again. */
+  give(memory: WebAssembly.Memory): void {
+    if (memory.buffer.byteLength <= KEEP_MEMORY_BYTES) this.idle = memory;
+  }
+}
+
 /** A runColumns() job, ready to run: its shared buffer, its slices of rows, and the block that settles them. */
 export interface ColumnsJob {
   block: ColumnsBlock;
@@ -51,14 +86,16 @@ export interface ColumnsJob {
 }
 
 /**
- * Checks the columns against the function's signature and copies them (read once) into one
- * SharedArrayBuffer with room for the results: the workers read and write it without a copy.
+ * Checks the columns against the function's signature and copies them (read once) into a shared
+ * WebAssembly memory with room for the results: the workers' column drivers read and write it
+ * without a copy.
  */
 export function prepareColumns(
   fn: FunctionRef,
   columns: unknown,
   timeoutMs: number,
   maxWorkers: number,
+  memories: ColumnsMemories,
   resolve: (result: ColumnsResult) => void,
 ): ColumnsJob {
   const { params, results } = fn.signature;
@@ -96,7 +133,15 @@ export function prepareColumns(
     offset += align8(rows * BYTES[type]);
   }
   const result: ColumnLayout = { type: outType, offset };
-  const buffer = new SharedArrayBuffer(Math.max(8, offset + align8(rows * BYTES[outType])));
+  const bytes = offset + align8(rows * BYTES[outType]);
+  if (bytes > DRIVER_MAX_PAGES * PAGE_BYTES) {
+    throw invalid(
+      fn,
+      `the columns and results take ${bytes} bytes; one call holds at most 4 GiB: split the rows`,
+    );
+  }
+  const memory = memories.take(bytes);
+  const buffer = memory.buffer as unknown as SharedArrayBuffer;
   layouts.forEach((layout, i) => {
     (columnView(buffer, rows, layout) as Float64Array).set(columns[i] as Float64Array);
   });
@@ -105,7 +150,7 @@ export function prepareColumns(
   for (let start = 0; start < rows; start += sliceRows) {
     requests.push({
       kind: 'columns',
-      buffer,
+      memory,
       rows,
       params: layouts,
       result,
@@ -113,7 +158,13 @@ export function prepareColumns(
       end: Math.min(rows, start + sliceRows),
     });
   }
-  const block = new ColumnsBlock(timeoutMs, requests, columnView(buffer, rows, result), resolve);
+  const block = new ColumnsBlock(
+    timeoutMs,
+    requests,
+    columnView(buffer, rows, result),
+    () => memories.give(memory),
+    resolve,
+  );
   return { block, requests };
 }
 
@@ -141,21 +192,29 @@ function align8(bytes: number): number {
 }
 
 /**
- * The slices of one runColumns() call, one task each. A slice that succeeds reports its failed rows;
- * a slice that fails as a whole (timeout, crash, abort, pool closed) fails each of its rows, whose
- * values are set to 0. Resolves `{ values, failures }` once every slice has settled.
+ * The slices of one runColumns() call, one task each. A slice that succeeds reports its failed rows,
+ * and its values are copied into the caller's array while other slices run; a slice that fails as a
+ * whole (timeout, crash, abort, pool closed) fails each of its rows, whose values stay 0. Resolves
+ * `{ values, failures }` once every slice has settled. The shared memory is given back for the next
+ * call only when every slice was reported by its worker: a slice failed by the pool (its deadline, a
+ * crash) may have a worker still writing into it.
  */
 export class ColumnsBlock extends TaskBlock {
   private readonly failures: RowFailure[] = [];
   private done = 0;
+  private reported = 0;
+  /** The caller's array: its own memory, not the pool's shared one. */
+  private readonly values: ColumnArray;
 
   constructor(
     timeoutMs: number,
     readonly requests: readonly ColumnsRequest[],
-    private readonly values: ColumnArray,
+    private readonly shared: ColumnArray,
+    private readonly release: () => void,
     private readonly resolve: (result: ColumnsResult) => void,
   ) {
     super(timeoutMs, requests.length);
+    this.values = new (shared.constructor as new (length: number) => ColumnArray)(shared.length);
   }
 
   get size(): number {
@@ -173,9 +232,10 @@ export class ColumnsBlock extends TaskBlock {
     return end - start;
   }
 
-  /** The values of a call with no rows. */
+  /** The values of a call with no rows (its memory is not needed). */
   emptyValues(): ColumnArray {
-    return this.values.slice() as ColumnArray;
+    this.release();
+    return this.values;
   }
 
   taskId(index: number): string {
@@ -190,23 +250,28 @@ export class ColumnsBlock extends TaskBlock {
     this.storeParams(index, [this.requests[index] as unknown as TaskParam]);
   }
 
-  succeed(_index: number, output: unknown): void {
-    for (const failure of output as RowFailure[]) this.failures.push(failure);
+  succeed(index: number, output: unknown): void {
+    const { start, end } = this.requests[index]!;
+    (this.values as Float64Array).set((this.shared as Float64Array).subarray(start, end), start);
+    for (const failure of output as RowFailure[]) {
+      this.failures.push(failure);
+      if (this.values instanceof BigInt64Array) this.values[failure.index] = 0n;
+      else this.values[failure.index] = 0;
+    }
+    this.reported++;
     this.settled();
   }
 
   fail(index: number, code: ErrorCode, message: string): void {
     const { start, end } = this.requests[index]!;
-    if (this.values instanceof BigInt64Array) this.values.fill(0n, start, end);
-    else this.values.fill(0, start, end);
     for (let row = start; row < end; row++) this.failures.push({ index: row, code, message });
     this.settled();
   }
 
   private settled(): void {
     if (++this.done < this.requests.length) return;
+    if (this.reported === this.requests.length) this.release();
     this.failures.sort((a, b) => a.index - b.index);
-    // The results leave the shared buffer: the caller gets an array of its own.
-    this.resolve({ values: this.values.slice() as ColumnArray, failures: this.failures });
+    this.resolve({ values: this.values, failures: this.failures });
   }
 }

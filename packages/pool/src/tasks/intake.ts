@@ -4,7 +4,7 @@ import type { ResolvedOptions } from '../options';
 import type { ColumnsResult, WasmResult } from '../types';
 import type { Scheduler } from '../workers/scheduler';
 import { admitTask, errorText, newLookupCache, refusal, type LookupCache } from './admission';
-import { prepareColumns } from './columns';
+import { ColumnsMemories, prepareColumns } from './columns';
 import { checkMeterable } from './fuel';
 import { findFunction } from './params';
 import { abortMessage, readCallOptions } from './call-options';
@@ -26,6 +26,8 @@ export class TaskIntake {
   private openBlock: RunBlock | undefined;
   private openSlice: Slice | undefined;
   private readonly runCache: LookupCache = newLookupCache();
+  /** runColumns()'s shared memories, one kept for the next call. */
+  private readonly columnMemories = new ColumnsMemories();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -219,6 +221,7 @@ export class TaskIntake {
           fields.params,
           call.timeoutMs,
           this.options.maxWorkers,
+          this.columnMemories,
           resolve,
         );
         block.fuel = call.fuel;
