@@ -1,7 +1,7 @@
 import { WasmPoolError } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { TaskParam } from '../types';
-import { ByteArena } from './byte-arena';
+import { byteArena, releaseParams } from './byte-arena';
 import { checkMeterable } from './fuel';
 import { checkParams, describe, findFunction } from './params';
 import { admitRealTask } from './real-tasks';
@@ -25,9 +25,6 @@ export interface LookupCache {
 export function newLookupCache(): LookupCache {
   return { module: undefined, name: undefined, fn: undefined };
 }
-
-/** Byte params are copied here (see ByteArena). */
-const arena = new ByteArena();
 
 /** Params are read into this array first (no allocation per task), then checked, then stored. */
 const scratch: unknown[] = [];
@@ -157,7 +154,13 @@ function admitParams(
   try {
     block.outputs[index] = checkParams(fn, scratch, count, output, taskId);
     const copy = new Array<TaskParam>(count);
-    for (let i = 0; i < count; i++) copy[i] = copyParam(scratch[i], fn, i, taskId);
+    try {
+      for (let i = 0; i < count; i++) copy[i] = copyParam(scratch[i], fn, i, taskId);
+    } catch (error) {
+      // The task is refused: the bytes copied for it so far go back to the arena.
+      releaseParams(copy.filter((param) => param !== undefined));
+      throw error;
+    }
     block.storeParams(index, copy);
   } finally {
     for (let i = 0; i < count; i++) scratch[i] = undefined;
@@ -224,7 +227,7 @@ function copyParam(value: unknown, fn: FunctionRef, i: number, taskId: string | 
       taskId === undefined ? undefined : { taskId },
     );
   }
-  return arena.copy(value);
+  return byteArena.copy(value);
 }
 
 function isDetached(view: Uint8Array): boolean {

@@ -8,6 +8,7 @@ import { SliceQueue } from './queue';
 import { OutputKind, type ResultSlot } from '@wasmpool/worker';
 import { TaskState, positionId, type ResultsBlock, type TaskBlock } from './task-block';
 import { emitTaskComplete } from './task-events';
+import { releaseParams } from './byte-arena';
 
 /** Read once: a package's exports are getters, too slow for the per-task loop. */
 const NUMBER = OutputKind.number;
@@ -284,6 +285,8 @@ export class TaskLedger {
     else this.waiting--;
     block.states[index] = TaskState.settled;
     block.unsettled--;
+    const params = block.params?.[index];
+    if (params !== undefined) releaseParams(params);
     const version = fn.version;
     if (--version.pending === 0) this.modules.release(version);
     return true;
@@ -307,7 +310,7 @@ export class TaskLedger {
     fn: FunctionRef,
     views: ResultSlot,
   ): number {
-    const { states, outputs, fns, results, givenIds, base } = block;
+    const { states, outputs, fns, results, givenIds, base, params } = block;
     const { status, values } = views;
     const { stats } = this;
     const module = fn.version.name;
@@ -325,6 +328,10 @@ export class TaskLedger {
         break;
       }
       states[index] = TaskState.settled;
+      if (params !== undefined) {
+        const taskParams = params[index];
+        if (taskParams !== undefined) releaseParams(taskParams);
+      }
       const executionTimeMs = views.executionTimeMs(k);
       totalMs += executionTimeMs;
       stats.recordSuccess(executionTimeMs, views.startedAt(k) - acceptedAt, module);

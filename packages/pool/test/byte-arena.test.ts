@@ -1,0 +1,106 @@
+import fc from 'fast-check';
+import { WasmPool } from '@wasmpool/pool';
+import { ByteArena } from '../src/tasks/byte-arena';
+import { fixture, trackPools } from './helpers';
+
+const track = trackPools();
+
+describe('ByteArena', () => {
+  test('a chunk is reused only once every view in it was released', () => {
+    const arena = new ByteArena();
+    // Four of these fill a 1 MiB chunk.
+    const piece = (fill: number): Uint8Array => new Uint8Array(256_000).fill(fill);
+    const inA = [1, 2, 3, 4].map(() => arena.copy(piece(7)));
+    const chunkA = inA[0]!.buffer;
+    expect(inA.every((view) => view.buffer === chunkA)).toBe(true);
+    const inB = [1, 2, 3, 4].map(() => arena.copy(piece(8)));
+    const chunkB = inB[0]!.buffer;
+    expect(chunkB).not.toBe(chunkA);
+    for (const view of inA.slice(0, 3)) arena.release(view);
+    // A still holds a live view: the next chunk is a new one.
+    const inC = [1, 2, 3, 4].map(() => arena.copy(piece(9)));
+    expect(inC[0]!.buffer).not.toBe(chunkA);
+    expect(inC[0]!.buffer).not.toBe(chunkB);
+    expect(inA[3]!.every((v) => v === 7)).toBe(true);
+    arena.release(inA[3]!);
+    // A is empty now: the next chunk needed is A, from its start.
+    const reused = arena.copy(piece(10));
+    expect(reused.buffer).toBe(chunkA);
+    expect(reused.byteOffset).toBe(0);
+    expect(inB.every((view) => view.every((v) => v === 8))).toBe(true);
+    expect(inC.every((view) => view.every((v) => v === 9))).toBe(true);
+  });
+
+  test('params bigger than a quarter chunk get their own buffer, and releasing them is harmless', () => {
+    const arena = new ByteArena();
+    const big = arena.copy(new Uint8Array(512 * 1024).fill(3));
+    expect(big.byteOffset).toBe(0);
+    expect(big.buffer.byteLength).toBe(512 * 1024);
+    arena.release(big);
+    arena.release(big);
+    expect(big.every((v) => v === 3)).toBe(true);
+  });
+});
+
+describe('bytes params in reused memory', () => {
+  // Every task's sum must be its own input's, whatever settled before it (timeouts and aborts
+  // included): a chunk is reused only when no task that was given bytes in it is open.
+  test('property: run() and runBatch() of many inputs, with aborts and timeouts among them', async () => {
+    const pool = track(
+      await WasmPool.create({
+        minWorkers: 2,
+        maxWorkers: 2,
+        modules: { bytes: { source: fixture('bytes') }, faults: { source: fixture('faults') } },
+      }),
+    );
+    const input = fc.record({
+      size: fc.integer({ min: 0, max: 200_000 }),
+      fill: fc.integer({ min: 0, max: 255 }),
+      fate: fc.constantFrom('run', 'batch', 'abort', 'busy'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(input, { minLength: 20, maxLength: 60 }), async (inputs) => {
+        const sum = (size: number, fill: number): number => size * fill;
+        const batch = inputs.filter((i) => i.fate === 'batch');
+        const running = inputs
+          .filter((i) => i.fate !== 'batch')
+          .map(async ({ size, fill, fate }) => {
+            const bytes = new Uint8Array(size).fill(fill);
+            if (fate === 'busy') {
+              // A slow task that times out while others' bytes are copied and settled.
+              const error = await pool
+                .run({ module: 'faults', function: 'busy', params: [50_000_000] }, { timeoutMs: 5 })
+                .catch((e: { code: string }) => e);
+              expect((error as { code: string }).code).toBe('TIMEOUT');
+              return;
+            }
+            const controller = new AbortController();
+            const result = pool.run<number>(
+              { module: 'bytes', function: 'sum', params: [bytes] },
+              { signal: controller.signal },
+            );
+            bytes.fill(255 - fill); // read once: the task keeps its copy
+            if (fate === 'abort') controller.abort();
+            const outcome = await result.then(
+              (value) => ({ value }),
+              (error: { code: string }) => ({ code: error.code }),
+            );
+            if ('value' in outcome) expect(outcome.value).toBe(sum(size, fill));
+            else expect(outcome.code).toBe('ABORTED');
+          });
+        const batchResults = pool.runBatch<number>(
+          batch.map(({ size, fill }) => ({
+            module: 'bytes',
+            function: 'sum',
+            params: [new Uint8Array(size).fill(fill)],
+          })),
+        );
+        await Promise.all(running);
+        (await batchResults).forEach((result, k) => {
+          expect(result.output).toBe(sum(batch[k]!.size, batch[k]!.fill));
+        });
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
