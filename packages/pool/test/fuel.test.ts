@@ -42,6 +42,40 @@ test('the same task uses the same fuel every time, on every worker', async () =>
   expect([...used]).toEqual([8361]);
 });
 
+test('a metered task runs on an instance no task has run on: the same fuel whatever ran before', async () => {
+  const p = track(
+    await WasmPool.create({
+      modules: {
+        metered: { source: fixture('stateful'), fuel: 1e9 },
+        plain: { source: fixture('stateful') },
+      },
+      minWorkers: 1,
+      maxWorkers: 1,
+    }),
+  );
+  const work = (module: string): WasmTask => ({ module, function: 'work', params: [100] });
+  const metered = await p.runBatch([work('metered'), work('metered'), work('metered')]);
+  // work(100) on a fresh instance: 100 loops, 101 passes through the loop header.
+  expect(metered.map((r) => [r.output, r.fuelUsed])).toEqual([
+    [100, 101],
+    [100, 101],
+    [100, 101],
+  ]);
+  const oneByOne: unknown[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = (await p.runBatch([work('metered')]))[0]!;
+    oneByOne.push([r.output, r.fuelUsed]);
+  }
+  expect(oneByOne).toEqual([
+    [100, 101],
+    [100, 101],
+    [100, 101],
+  ]);
+  // Unmetered tasks share their instance, as every task does (its state carries over).
+  const plain = await p.runBatch([work('plain'), work('plain'), work('plain')]);
+  expect(plain.map((r) => r.output)).toEqual([100, 101, 102]);
+});
+
 test('running out fails with FUEL_EXHAUSTED, having used exactly the fuel; the worker carries on', async () => {
   const p = await pool();
   const exits: string[] = [];

@@ -2,7 +2,7 @@ import type { ModuleRuntime } from './module-runtime';
 
 /** A failure with a wasmpool error code, raised while running one task. */
 export class TaskFault extends Error {
-  readonly code: 'INVALID_OUTPUT' | 'OUT_OF_MEMORY' | 'INVALID_PARAMS' | 'TRAP';
+  readonly code: 'INVALID_OUTPUT' | 'OUT_OF_MEMORY' | 'INVALID_PARAMS' | 'TRAP' | 'INVALID_MODULE';
   constructor(code: TaskFault['code'], message: string) {
     super(message);
     this.code = code;

@@ -133,10 +133,18 @@ export class Executor {
           callArgs[a] = bound.i64Params[a] ? bigArgs[argPos + a] : args[argPos + a];
         this.meter.index = i;
         const taskFuel = run.fuel(i);
+        let target: BoundFunction | undefined = bound;
         if (taskFuel !== Infinity && runtime.budget !== undefined) {
-          runtime.budget.value = this.meter.beginMetered(taskFuel);
+          // The same task uses the same fuel only from the same state (an allocator's free lists, a
+          // cache): a metered task runs on an instance that no task has run on yet.
+          if (runtime.used) target = this.freshInstance(runtime, fnIndex);
+          if (target !== undefined) runtime.budget!.value = this.meter.beginMetered(taskFuel);
         }
+        runtime.used = true;
         try {
+          if (target === undefined) {
+            throw new TaskFault('INVALID_MODULE', this.broken.get(moduleId) ?? 'the module has no instance');
+          }
           while (refs !== null && refs[refPos] === i) {
             const slot = refs[refPos + 1] as number;
             const data = refs[refPos + 2] as bigint | Uint8Array | string;
@@ -149,7 +157,7 @@ export class Executor {
             callArgs[slot] = ptr;
             callArgs[slot + 1] = len;
           }
-          const result = call(bound, callArgs, arity);
+          const result = call(target, callArgs, arity);
           if (runtime.checkMemoryAfterCall && runtime.memoryBytes() > runtime.maxPages * 65536) {
             throw new TaskFault(
               'OUT_OF_MEMORY',
@@ -243,6 +251,16 @@ export class Executor {
       const slot = refs[r + 1] as number;
       runtime.dealloc(this.scratch[slot], this.scratch[slot + 1]);
     }
+  }
+
+  /** Makes `runtime`'s instance again before a metered task; the function to call, or undefined if it cannot be. */
+  private freshInstance(runtime: ModuleRuntime, fnIndex: number): BoundFunction | undefined {
+    const task = this.meter.index;
+    // The new instance's start function is not the task's work.
+    this.meter.index = -1;
+    this.reset(runtime);
+    this.meter.index = task;
+    return runtime.functions[fnIndex];
   }
 
   private reset(runtime: ModuleRuntime): void {

@@ -59,6 +59,8 @@ export class ModuleRuntime {
   reportedBytes = -1;
   /** Instrumented modules (sandbox): their checkpoint budget. */
   budget: WebAssembly.Global | undefined;
+  /** Whether a task has run on the instance since it was made. */
+  used = false;
 
   private constructor(
     load: ModuleLoad,
@@ -120,6 +122,7 @@ export class ModuleRuntime {
     this.memoryObject = undefined;
     this.instanceObject = undefined;
     this.functions = [];
+    this.used = false;
     const { instance, memory } = this.newInstance(this.real?.session());
     const exports = instance.exports;
     this.instanceObject = instance;
