@@ -31,14 +31,28 @@ describe('ByteArena', () => {
     expect(inC.every((view) => view.every((v) => v === 9))).toBe(true);
   });
 
-  test('params bigger than a quarter chunk get their own buffer, and releasing them is harmless', () => {
+  test('params bigger than a quarter chunk get a buffer of their own, reused once released', () => {
     const arena = new ByteArena();
-    const big = arena.copy(new Uint8Array(512 * 1024).fill(3));
+    const big = arena.copy(new Uint8Array(600_000).fill(3));
     expect(big.byteOffset).toBe(0);
-    expect(big.buffer.byteLength).toBe(512 * 1024);
+    expect(big.byteLength).toBe(600_000);
+    // Buffers come in powers of two, so that the next big param of about the size fits.
+    expect(big.buffer.byteLength).toBe(1 << 20);
+    const other = arena.copy(new Uint8Array(700_000).fill(4));
+    expect(other.buffer).not.toBe(big.buffer);
     arena.release(big);
-    arena.release(big);
-    expect(big.every((v) => v === 3)).toBe(true);
+    arena.release(big); // a second release of the same view changes nothing
+    const next = arena.copy(new Uint8Array(1 << 20).fill(5));
+    expect(next.buffer).toBe(big.buffer);
+    const fresh = arena.copy(new Uint8Array(1 << 20).fill(6));
+    expect(fresh.buffer).not.toBe(big.buffer);
+    expect(other.every((v) => v === 4)).toBe(true);
+    expect(next.every((v) => v === 5)).toBe(true);
+    // A size of another power of two does not take it.
+    arena.release(next);
+    const small = arena.copy(new Uint8Array(300_000).fill(7));
+    expect(small.buffer).not.toBe(big.buffer);
+    expect(small.buffer.byteLength).toBe(1 << 19);
   });
 });
 
@@ -54,7 +68,7 @@ describe('bytes params in reused memory', () => {
       }),
     );
     const input = fc.record({
-      size: fc.integer({ min: 0, max: 200_000 }),
+      size: fc.oneof(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 262_145, max: 1_100_000 })),
       fill: fc.integer({ min: 0, max: 255 }),
       fate: fc.constantFrom('run', 'batch', 'abort', 'busy'),
     });

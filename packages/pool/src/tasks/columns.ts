@@ -70,7 +70,12 @@ export class ColumnsMemories {
         return memory;
       }
     }
-    return new WebAssembly.Memory({ initial: pages, maximum: DRIVER_MAX_PAGES, shared: true });
+    // A shared memory reserves its maximum up front: as much as a kept memory may grow to.
+    return new WebAssembly.Memory({
+      initial: pages,
+      maximum: Math.max(pages, KEEP_MEMORY_BYTES / PAGE_BYTES),
+      shared: true,
+    });
   }
 
   /** A call is done with `memory` and no worker will touch it again. */
