@@ -94,3 +94,32 @@ describe('packaging', () => {
     expect(out.trim()).toBe('function function true function');
   });
 });
+
+test('tasks cancelled in a worker’s hands stop counting as queued at once, before the worker skips them', async () => {
+  const p = track(
+    await WasmPool.create({
+      minWorkers: 1,
+      maxWorkers: 1,
+      modules: { faults: { source: fixture('faults') } },
+    }),
+  );
+  const controller = new AbortController();
+  const long = p
+    .run({ module: 'faults', function: 'busy', params: [2_000_000_000] }, { timeoutMs: 60_000 })
+    .catch((e: { code: string }) => e.code);
+  await new Promise((r) => setTimeout(r, 20));
+  const behind = Array.from({ length: 5 }, (_, i) =>
+    p
+      .run({ module: 'faults', function: 'ok', params: [i] }, { signal: controller.signal })
+      .catch((e: { code: string }) => e.code),
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  // Handed to the worker (its pipeline), not started: queued.
+  expect(p.stats()).toMatchObject({ queued: 5, running: 1 });
+  controller.abort();
+  expect(await Promise.all(behind)).toEqual(['ABORTED', 'ABORTED', 'ABORTED', 'ABORTED', 'ABORTED']);
+  // Settled: not queued any more, though the worker, still busy, has not reached them.
+  expect(p.stats()).toMatchObject({ queued: 0, running: 1 });
+  await p.destroy();
+  expect(await long).toBe('POOL_CLOSED');
+});

@@ -2,6 +2,7 @@ import type { ModuleVersion } from '../modules/registry';
 import type { StatsCollector } from './stats';
 import type { PoolStats } from '../types';
 import type { WorkerHandle } from '../workers/worker-handle';
+import { TaskState } from '../tasks/task-block';
 
 /** Task counts of module versions no longer loaded, by module name. */
 export type RetiredCounts = Map<string, { completed: number; failed: number }>;
@@ -28,10 +29,12 @@ export function snapshotPool(
     else if (handle.busy) busy++;
     else idle++;
     if (handle.inflight > 0) {
-      // Sent to the worker but not started yet counts as queued; only what executes is running.
+      // Sent to the worker but not started yet counts as queued; only what executes is running. A
+      // task that settled meanwhile (cancelled, or timed out while it stops) counts as neither.
       const progress = handle.progress();
-      running += progress.running ? 1 : 0;
-      handed += Math.max(0, handle.inflight - progress.started);
+      const current = progress.running ? handle.runningTask() : undefined;
+      if (current !== undefined && current.block.states[current.index] !== TaskState.settled) running++;
+      handed += handle.openUnstarted(progress.started);
     }
     for (const [id, bytes] of handle.memory) {
       const entry = memoryById.get(id) ?? { bytes: 0, instances: 0 };

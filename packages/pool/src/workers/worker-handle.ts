@@ -12,7 +12,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from '@wasmpool/worker';
-import type { TaskBlock } from '../tasks/task-block';
+import { TaskState, type TaskBlock } from '../tasks/task-block';
 import { graceMs } from './interruption';
 import type { WorkerResourceLimits } from '../types';
 
@@ -239,6 +239,22 @@ export class WorkerHandle {
    * Tells the worker to skip a task it was sent but has not started (or, with no index, every such
    * task of the block). Returns false if it has started that task: only ending the worker stops it.
    */
+  /**
+   * Tasks handed to the worker that it has not started and that are still open (for `stats()`): a
+   * task cancelled before it started has settled, though the worker has yet to reach and skip it.
+   */
+  openUnstarted(started: number): number {
+    let offset = 0;
+    let open = 0;
+    for (const entry of this.pipeline) {
+      for (let at = entry.next; at < entry.indices.length; at++, offset++) {
+        if (offset < started) continue;
+        if (blockAt(entry, at).states[entry.indices[at]!] !== TaskState.settled) open++;
+      }
+    }
+    return open;
+  }
+
   cancel(block: TaskBlock, index: number | undefined): boolean {
     const { started } = this.progress();
     let offset = 0;
