@@ -5,11 +5,9 @@
  * `runBatch()` of all the tasks (the pool's fast path for numeric results). What binding costs is the
  * paired difference of the main thread's CPU time per task (`overheadNsPerTask` of the bound case).
  */
-import { performance } from 'node:perf_hooks';
 import type { Running } from './contenders/types';
-import { costMeter, type TaskCost } from './cpu-cost';
 import type { Figure } from './harness';
-import { summarize } from './stats';
+import { figure, measurePass, passFigures, type Pass } from './passes';
 
 export interface MetricsCostOptions {
   /** wasmpool, started with the math module. */
@@ -29,16 +27,6 @@ export interface MetricsCostOptions {
   record: (caseName: string, metrics: Record<string, Figure>) => void;
 }
 
-interface Pass extends TaskCost {
-  tasksPerSecond: number;
-}
-
-const fig = (samples: number[], unit: string, better: 'higher' | 'lower'): Figure => ({
-  ...summarize(samples),
-  unit,
-  better,
-});
-
 export async function metricsCost(o: MetricsCostOptions): Promise<void> {
   const { running, out } = o;
   if (running.bindMetrics === undefined) throw new Error('the metrics workload needs wasmpool');
@@ -51,13 +39,11 @@ export async function metricsCost(o: MetricsCostOptions): Promise<void> {
   const pass = async (run: (n: number) => Promise<void>, n: number, bound: boolean): Promise<Pass> => {
     const unbind = bound ? bind() : undefined; // binding and unbinding stay outside the measured region
     try {
-      const meter = costMeter();
-      const t0 = performance.now();
-      await run(n);
-      const seconds = (performance.now() - t0) / 1000;
-      const cost = meter.stop(n);
-      o.check(n);
-      return { ...cost, tasksPerSecond: n / seconds };
+      return await measurePass(
+        n,
+        () => run(n),
+        () => o.check(n),
+      );
     } finally {
       unbind?.();
     }
@@ -82,27 +68,10 @@ export async function metricsCost(o: MetricsCostOptions): Promise<void> {
         );
       }
     }
-    const figures = (passes: Pass[]): Record<string, Figure> => ({
-      throughput: fig(
-        passes.map((p) => p.tasksPerSecond),
-        'tasks/s',
-        'higher',
-      ),
-      mainNsPerTask: fig(
-        passes.map((p) => p.mainNs),
-        'ns/task',
-        'lower',
-      ),
-      workerNsPerTask: fig(
-        passes.map((p) => p.workerNs),
-        'ns/task',
-        'lower',
-      ),
-    });
-    o.record(`${shape.name}-unbound`, figures(unbound));
+    o.record(`${shape.name}-unbound`, passFigures(unbound));
     o.record(`${shape.name}-bound`, {
-      ...figures(bound),
-      overheadNsPerTask: fig(
+      ...passFigures(bound),
+      overheadNsPerTask: figure(
         bound.map((p, i) => p.mainNs - unbound[i].mainNs),
         'ns/task',
         'lower',

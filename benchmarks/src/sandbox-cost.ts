@@ -5,11 +5,9 @@
  * the order rotating each repetition, so that drift on a shared machine hits them alike; what the
  * sandbox costs is the paired slowdown against `off` in the same repetition (`costPct` of `on` and `fuel`).
  */
-import { performance } from 'node:perf_hooks';
 import type { Running, SandboxMode } from './contenders/types';
-import { costMeter, type TaskCost } from './cpu-cost';
 import type { Figure } from './harness';
-import { summarize } from './stats';
+import { figure, measurePass, passFigures, type Pass } from './passes';
 
 /** The modes in the order they are recorded (and run in the first repetition). */
 export const SANDBOX_MODES: readonly SandboxMode[] = ['off', 'on', 'fuel'];
@@ -37,26 +35,13 @@ export interface SandboxCostOptions {
   record: (caseName: string, metrics: Record<string, Figure>) => void;
 }
 
-interface Pass extends TaskCost {
-  tasksPerSecond: number;
-}
-
-const fig = (samples: number[], unit: string, better: 'higher' | 'lower'): Figure => ({
-  ...summarize(samples),
-  unit,
-  better,
-});
-
 export async function sandboxCost(o: SandboxCostOptions): Promise<void> {
-  const pass = async (shape: SandboxShape, r: Running, n: number): Promise<Pass> => {
-    const meter = costMeter();
-    const t0 = performance.now();
-    await shape.run(r, n);
-    const seconds = (performance.now() - t0) / 1000;
-    const cost = meter.stop(n);
-    shape.check(n);
-    return { ...cost, tasksPerSecond: n / seconds };
-  };
+  const pass = (shape: SandboxShape, r: Running, n: number): Promise<Pass> =>
+    measurePass(
+      n,
+      () => shape.run(r, n),
+      () => shape.check(n),
+    );
 
   for (const shape of o.shapes) {
     if (o.warmupFraction > 0) {
@@ -78,26 +63,10 @@ export async function sandboxCost(o: SandboxCostOptions): Promise<void> {
     const off = passes.get('off') as Pass[];
     for (const mode of SANDBOX_MODES) {
       const ps = passes.get(mode) as Pass[];
-      const metrics: Record<string, Figure> = {
-        throughput: fig(
-          ps.map((p) => p.tasksPerSecond),
-          'tasks/s',
-          'higher',
-        ),
-        mainNsPerTask: fig(
-          ps.map((p) => p.mainNs),
-          'ns/task',
-          'lower',
-        ),
-        workerNsPerTask: fig(
-          ps.map((p) => p.workerNs),
-          'ns/task',
-          'lower',
-        ),
-      };
+      const metrics: Record<string, Figure> = passFigures(ps);
       if (mode !== 'off') {
         // Paired: how much longer the same pass took than `off` in the same repetition, in %.
-        metrics.costPct = fig(
+        metrics.costPct = figure(
           ps.map((p, i) => (off[i].tasksPerSecond / p.tasksPerSecond - 1) * 100),
           '% slower than off',
           'lower',
