@@ -66,8 +66,12 @@ export class ColumnsMemories {
       const have = memory.buffer.byteLength / PAGE_BYTES;
       if (have >= pages) return memory;
       if (pages <= KEEP_MEMORY_BYTES / PAGE_BYTES) {
-        memory.grow(pages - have);
-        return memory;
+        try {
+          memory.grow(pages - have);
+          return memory;
+        } catch {
+          // Refused (no memory for it now): a new one below, or the engine's error with it.
+        }
       }
     }
     // A shared memory reserves its maximum up front: as much as a kept memory may grow to.
