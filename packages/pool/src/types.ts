@@ -33,8 +33,9 @@ export interface ModuleSpec {
   hostImports?: string | URL;
   /**
    * The fuel each task of this module gets unless its call gives its own (see `RunOptions.fuel`).
-   * Registering with fuel compiles exact metering into the module, and each metered task runs on an
-   * instance no task has run on yet, so that its fuel does not depend on earlier tasks.
+   * Registering with fuel compiles exact metering into the module, and each metered task starts from
+   * the instance as it was made (its state put back, or a new instance), so that its fuel does not
+   * depend on earlier tasks.
    */
   fuel?: number;
   /**

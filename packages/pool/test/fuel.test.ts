@@ -55,11 +55,11 @@ test('a metered task runs on an instance no task has run on: the same fuel whate
   );
   const work = (module: string): WasmTask => ({ module, function: 'work', params: [100] });
   const metered = await p.runBatch([work('metered'), work('metered'), work('metered')]);
-  // work(100) on a fresh instance: 100 loops, 101 passes through the loop header.
+  // work(100) on a fresh instance: 101 passes through spin's loop header, and work's entry (it calls).
   expect(metered.map((r) => [r.output, r.fuelUsed])).toEqual([
-    [100, 101],
-    [100, 101],
-    [100, 101],
+    [100, 102],
+    [100, 102],
+    [100, 102],
   ]);
   const oneByOne: unknown[] = [];
   for (let i = 0; i < 3; i++) {
@@ -67,13 +67,43 @@ test('a metered task runs on an instance no task has run on: the same fuel whate
     oneByOne.push([r.output, r.fuelUsed]);
   }
   expect(oneByOne).toEqual([
-    [100, 101],
-    [100, 101],
-    [100, 101],
+    [100, 102],
+    [100, 102],
+    [100, 102],
   ]);
   // Unmetered tasks share their instance, as every task does (its state carries over).
   const plain = await p.runBatch([work('plain'), work('plain'), work('plain')]);
   expect(plain.map((r) => r.output)).toEqual([100, 101, 102]);
+});
+
+test('state kept in memory is put back too, and a task that grew the memory leaves no trace', async () => {
+  const p = track(
+    await WasmPool.create({
+      modules: { metered: { source: fixture('stateful'), fuel: 1e9 } },
+      minWorkers: 1,
+      maxWorkers: 1,
+    }),
+  );
+  const call = (fn: string): WasmTask => ({ module: 'metered', function: fn, params: [100] });
+  const results = await p.runBatch([
+    call('work_mem'),
+    call('work_mem'),
+    call('grow_work'),
+    call('work_mem'),
+    call('grow_work'),
+    call('grow_work'),
+    call('work'),
+    call('work_mem'),
+  ]);
+  const firstFuel = results[0]!.fuelUsed!;
+  expect(results.every((r) => r.success && r.output === 100)).toBe(true);
+  expect(results.filter((_, i) => [0, 1, 3, 7].includes(i)).map((r) => r.fuelUsed)).toEqual([
+    firstFuel,
+    firstFuel,
+    firstFuel,
+    firstFuel,
+  ]);
+  expect(new Set([2, 4, 5].map((i) => results[i]!.fuelUsed)).size).toBe(1);
 });
 
 test('running out fails with FUEL_EXHAUSTED, having used exactly the fuel; the worker carries on', async () => {

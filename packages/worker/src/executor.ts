@@ -136,8 +136,8 @@ export class Executor {
         let target: BoundFunction | undefined = bound;
         if (taskFuel !== Infinity && runtime.budget !== undefined) {
           // The same task uses the same fuel only from the same state (an allocator's free lists, a
-          // cache): a metered task runs on an instance that no task has run on yet.
-          if (runtime.used) target = this.freshInstance(runtime, fnIndex);
+          // cache): a metered task runs on an instance as it was made, put back or made again.
+          if (runtime.used && !runtime.restoreFresh()) target = this.freshInstance(runtime, fnIndex);
           if (target !== undefined) runtime.budget!.value = this.meter.beginMetered(taskFuel);
         }
         runtime.used = true;

@@ -16,6 +16,13 @@ export const Instrumentation = {
   refusedName: 'refused',
   /** Mutable i32 global: units of work left before the next call to check. */
   budgetExport: '__wasmpool_budget',
+  /**
+   * Exported by a metered module whose state between tasks is its memory and its own mutable
+   * globals, each exported as `globalExportPrefix` + its index: the worker can put a fresh
+   * instance's state back instead of making a new instance (module-runtime.ts).
+   */
+  restorableExport: '__wasmpool_restorable',
+  globalExportPrefix: '__wasmpool_global_',
 } as const;
 
 /**

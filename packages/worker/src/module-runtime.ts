@@ -27,6 +27,13 @@ export class WasmAbort extends Error {
 
 type WasmFunction = (...args: unknown[]) => unknown;
 
+/** A new instance's memory and mutable globals (see `ModuleRuntime.restoreFresh`). */
+interface FreshState {
+  bytes: Uint8Array;
+  globals: WebAssembly.Global[];
+  values: unknown[];
+}
+
 /** One exported function, ready to call. */
 export interface BoundFunction {
   fn: WasmFunction;
@@ -61,6 +68,8 @@ export class ModuleRuntime {
   budget: WebAssembly.Global | undefined;
   /** Whether a task has run on the instance since it was made. */
   used = false;
+  /** The state of the instance as it was made, when it can be put back (see {@link restoreFresh}). */
+  private fresh: FreshState | undefined;
 
   private constructor(
     load: ModuleLoad,
@@ -140,6 +149,53 @@ export class ModuleRuntime {
     this.real?.bindCalls(this);
     this.alloc = this.load.alloc >= 0 ? this.functions[this.load.alloc]?.fn : undefined;
     this.dealloc = this.load.dealloc >= 0 ? this.functions[this.load.dealloc]?.fn : undefined;
+    this.fresh = this.captureFresh(exports, memory);
+  }
+
+  /**
+   * A copy of a new instance's memory and mutable globals, when they are all the state its tasks can
+   * change: a metered module the pool's instrumenter marked restorable (no table or segment changes,
+   * no mutable imported global), with no host imports and no WASI or adapter (state outside it).
+   */
+  private captureFresh(
+    exports: WebAssembly.Exports,
+    memory: WebAssembly.Memory | undefined,
+  ): FreshState | undefined {
+    if (
+      exports[Instrumentation.restorableExport] === undefined ||
+      memory === undefined ||
+      this.hostImports !== undefined ||
+      this.real !== undefined
+    ) {
+      return undefined;
+    }
+    const globals: WebAssembly.Global[] = [];
+    for (const name of Object.keys(exports)) {
+      if (name.startsWith(Instrumentation.globalExportPrefix))
+        globals.push(exports[name] as WebAssembly.Global);
+    }
+    return {
+      bytes: new Uint8Array(memory.buffer).slice(),
+      globals,
+      values: globals.map((global) => global.value),
+    };
+  }
+
+  /**
+   * Puts the instance back as it was made (memory and mutable globals), for a metered task: the
+   * same task then uses the same fuel, without the cost of a new instance. False when it cannot be
+   * (the memory grew, or the module keeps state elsewhere): a new instance is needed.
+   */
+  restoreFresh(): boolean {
+    const fresh = this.fresh;
+    const memory = this.memoryObject;
+    if (fresh === undefined || memory === undefined || memory.buffer.byteLength !== fresh.bytes.length) {
+      return false;
+    }
+    new Uint8Array(memory.buffer).set(fresh.bytes);
+    for (let i = 0; i < fresh.globals.length; i++) fresh.globals[i]!.value = fresh.values[i];
+    this.used = false;
+    return true;
   }
 
   /**

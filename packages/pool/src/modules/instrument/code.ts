@@ -48,6 +48,12 @@ export interface CodeContext {
   counterLocal: number;
   /** Interruptible mode: function index of the claim helper (see {@link claimBody}). */
   claimFunction(): number;
+  /**
+   * Set when the code changes state that a copy of memory and globals does not hold: a table
+   * (`table.set`, `table.grow`, `table.fill`, `table.copy`, `table.init`) or a segment (`memory.init`,
+   * `data.drop`, `elem.drop`).
+   */
+  changesTablesOrSegments: boolean;
 }
 
 /**
@@ -229,6 +235,9 @@ export function rewriteExpression(
         const sub = r.u32();
         const imm = sub < MISC.length ? (MISC[sub] as Imm) : Imm.Unknown;
         if (imm === Imm.Unknown) r.fail(`unknown instruction 0xfc ${sub}`, at);
+        // memory.init, data.drop, table.init, elem.drop, table.copy, table.grow, table.fill
+        if (sub === 8 || sub === 9 || (sub >= 12 && sub <= 17 && sub !== 16))
+          ctx.changesTablesOrSegments = true;
         if (sub === 15) {
           // table.grow
           flush(at);
@@ -248,6 +257,10 @@ export function rewriteExpression(
         skipImmediates(r, imm, at);
         continue;
       }
+      case 0x26: // table.set
+        ctx.changesTablesOrSegments = true;
+        skipImmediates(r, Imm.Index, at);
+        continue;
       default:
         skipImmediates(r, PLAIN[op] as Imm, at);
     }

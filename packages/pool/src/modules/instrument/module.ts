@@ -6,7 +6,7 @@
  */
 import { Instrumentation } from '@wasmpool/worker';
 import { ByteReader, ByteWriter } from '../bytes';
-import { claimBody, type CheckpointMode, type CodeContext } from './code';
+import { claimBody, rewriteExpression, type CheckpointMode, type CodeContext } from './code';
 import {
   FUNC_TYPE,
   I32,
@@ -31,6 +31,9 @@ import {
 export const CHECK_IMPORT = { module: Instrumentation.checkModule, name: Instrumentation.checkName } as const;
 /** Exported mutable i32 global: units of work left before the next host check. */
 export const BUDGET_EXPORT = Instrumentation.budgetExport;
+/** Names of the exports a restorable metered module gets (see `restorableGlobals`). */
+const STATE_EXPORT_PREFIX = Instrumentation.globalExportPrefix;
+const V128 = 0x7b;
 /**
  * Import the rewritten module adds: `(import "__wasmpool" "refused" (func))`, called when a
  * `memory.grow` or `table.grow` returns -1 (rare: the worker pays nothing per task for it).
@@ -55,6 +58,8 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
   let typeCount = 0;
   let importedFuncs = 0;
   let importedGlobals = 0;
+  /** A mutable global the host shares with the module: state outside the instance. */
+  let importsMutableGlobal = false;
   const tableTypes: number[] = [];
   const exportNames = new Set<string>();
   const importSection = byId.get(2);
@@ -89,7 +94,7 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
         limits(r);
       } else if (kind === 3) {
         valueType(r);
-        r.u8();
+        if (r.u8() !== 0) importsMutableGlobal = true;
         importedGlobals++;
       } else if (kind === 4) {
         r.u8();
@@ -118,8 +123,14 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
       r.u32();
     }
   }
-  if (exportNames.has(BUDGET_EXPORT)) {
-    throw new ByteReader(bytes).fail(`the export name ${BUDGET_EXPORT} is reserved`, 0);
+  for (const exported of exportNames) {
+    if (
+      exported === BUDGET_EXPORT ||
+      exported === Instrumentation.restorableExport ||
+      exported.startsWith(STATE_EXPORT_PREFIX)
+    ) {
+      throw new ByteReader(bytes).fail(`the export name ${exported} is reserved`, 0);
+    }
   }
 
   // New types, appended: () -> i32; (i32) -> i32; (funcref, i32) -> i32; (externref, i32) -> i32; () -> ().
@@ -145,6 +156,7 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
     checkFunction,
     mode: options.mode,
     counterLocal: -1,
+    changesTablesOrSegments: false,
     claimFunction() {
       if (claimHelper < 0) {
         claimHelper = helperIndex();
@@ -182,6 +194,10 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
   // Sections the module lacks but the rewrite needs are made where the order of sections puts them.
   const code = byId.get(10);
   const codeBody = rewriteCode(code, ctx, helpers, (n) => typeParams[funcTypes[n] ?? -1]);
+  const stateGlobals =
+    options.mode === 'metered' && !importsMutableGlobal && !ctx.changesTablesOrSegments
+      ? restorableGlobals(byId.get(6), importedGlobals, ctx)
+      : undefined;
   const order = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
   const rank = (id: number): number => order.indexOf(id);
   const missing = [1, 2, 3, 6, 7, 10].filter((id) => !byId.has(id));
@@ -215,7 +231,7 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
       case 6:
         return rewriteGlobals(section, ctx);
       case 7:
-        return rewriteExports(section, funcIndex, budgetGlobal);
+        return rewriteExports(section, funcIndex, budgetGlobal, stateGlobals);
       case 8:
         return new ByteWriter().u32(funcIndex(reader(section!).u32())).result();
       case 9:
@@ -250,4 +266,29 @@ export function rewriteModule(bytes: Uint8Array, options: InstrumentOptions): Ui
   }
   emitMissingBefore(-1);
   return out.result();
+}
+
+/**
+ * The indices of the module's own mutable globals when a copy of memory and globals is all the
+ * state a task can leave behind (metered modules, see `Instrumentation.restorableExport`), or
+ * undefined when one of them cannot be read from JS (a v128).
+ */
+function restorableGlobals(
+  section: Section | undefined,
+  imported: number,
+  ctx: CodeContext,
+): number[] | undefined {
+  const mutable: number[] = [];
+  if (section === undefined) return mutable;
+  const r = reader(section);
+  const scratch = new ByteWriter();
+  for (let n = 0, count = r.u32(); n < count; n++) {
+    const type = valueType(r);
+    if (r.u8() !== 0) {
+      if (type === V128) return undefined;
+      mutable.push(imported + n);
+    }
+    rewriteExpression(r, scratch, ctx);
+  }
+  return mutable;
 }

@@ -166,10 +166,15 @@ export function rewriteGlobals(section: Section | undefined, ctx: CodeContext): 
     .result();
 }
 
+/**
+ * The module's exports, function indices renumbered, then the budget global; with `stateGlobals`
+ * (a restorable metered module), each of those globals and the budget again as the marker.
+ */
 export function rewriteExports(
   section: Section | undefined,
   funcIndex: (index: number) => number,
   budgetGlobal: number,
+  stateGlobals?: readonly number[],
 ): Uint8Array {
   const w = new ByteWriter();
   let count = 0;
@@ -187,8 +192,19 @@ export function rewriteExports(
     }
   }
   entries.sized(utf8(Instrumentation.budgetExport)).byte(0x03).u32(budgetGlobal);
+  let added = 1;
+  if (stateGlobals !== undefined) {
+    for (const global of stateGlobals) {
+      entries
+        .sized(utf8(`${Instrumentation.globalExportPrefix}${global}`))
+        .byte(0x03)
+        .u32(global);
+    }
+    entries.sized(utf8(Instrumentation.restorableExport)).byte(0x03).u32(budgetGlobal);
+    added += stateGlobals.length + 1;
+  }
   return w
-    .u32(count + 1)
+    .u32(count + added)
     .bytes(entries.result())
     .result();
 }
