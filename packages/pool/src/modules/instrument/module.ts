@@ -2,7 +2,9 @@
  * Module-level rewrite for {@link instrument}: adds two imported host functions (the check and the
  * refused-grow callback), one exported global (the checkpoint budget), new types and the helper
  * functions the code asks for, and renumbers every function index the added imports shift (code,
- * element segments, global initializers, exports, start, the name section; see sections.ts).
+ * element segments, global initializers, exports, start, the name section; see sections.ts). A
+ * metered module whose state is its memory and its own globals also exports those globals (see
+ * `restorableGlobals`), so that the worker can put a fresh instance's state back before each task.
  */
 import { Instrumentation } from '@wasmpool/worker';
 import { ByteReader, ByteWriter } from '../bytes';
