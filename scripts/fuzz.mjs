@@ -8,7 +8,8 @@
 // start functions and _initialize that loop or trap, results of every value type), then get byte-level
 // damage: bit flips, byte stores, truncation, section size/id/order corruption, over-long and huge
 // LEB128 numbers. Each mutant is registered (as bytes, or now and then as a compiled module) in one
-// pool with small caps; a registered one runs its numeric exports once each.
+// pool with small caps; a registered one runs its numeric exports once each. Every third mutant is
+// registered with fuel, and runs each export twice: the same task must use the same fuel.
 //
 // What must hold, else it is a violation: registration resolves or rejects with a WasmPoolError within
 // a deadline; every task settles with a result or a WasmPoolError within a deadline; no instance's
@@ -397,7 +398,12 @@ async function child() {
       }
     }
     const name = `m${index}`;
-    const registered = await within(pool.registerModule(name, { source }), 'registerModule');
+    // Every third mutant is metered: its tasks run twice, and the same task must use the same fuel.
+    const metered = index % 3 === 0;
+    const registered = await within(
+      pool.registerModule(name, metered ? { source, fuel: 1e7 } : { source }),
+      'registerModule',
+    );
     if (!registered.ok && !(registered.error instanceof WasmPoolError)) {
       violation(
         index,
@@ -416,7 +422,32 @@ async function child() {
         const params = signature.params.map((type) =>
           type === 'i64' ? 0n : r.pick([0, 1, 15, 16, 17, 999, 1000, 1001, 65536, -1]),
         );
-        const done = await within(pool.run({ module: name, function: fn, params }), `task ${fn}`);
+        const task = { module: name, function: fn, params };
+        if (metered) {
+          const twice = await within(pool.runBatch([task, task]), `tasks ${fn}`);
+          if (!twice.ok) {
+            violation(index, `runBatch of ${fn} rejected: ${twice.error?.message ?? twice.error}`);
+            continue;
+          }
+          const [first, second] = twice.value;
+          const code = (r) => (r.success ? 'success' : r.error.code);
+          // A trap's depth (stack overflow) and a timeout can differ from run to run; a success and
+          // running out of fuel cannot.
+          const exact = (r) => r.success || r.error.code === 'FUEL_EXHAUSTED';
+          if (
+            exact(first) &&
+            exact(second) &&
+            (code(first) !== code(second) || first.fuelUsed !== second.fuelUsed)
+          ) {
+            violation(
+              index,
+              `the same task of ${fn} ended ${code(first)} with fuel ${first.fuelUsed}, then ${code(second)} with ${second.fuelUsed}`,
+            );
+          }
+          for (const r of twice.value) tasks[code(r)] = (tasks[code(r)] ?? 0) + 1;
+          continue;
+        }
+        const done = await within(pool.run(task), `task ${fn}`);
         if (!done.ok && !(done.error instanceof WasmPoolError)) {
           violation(
             index,
