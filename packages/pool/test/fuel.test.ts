@@ -76,35 +76,38 @@ test('a metered task runs on an instance no task has run on: the same fuel whate
   expect(plain.map((r) => r.output)).toEqual([100, 101, 102]);
 });
 
-test('state kept in memory is put back too, and a task that grew the memory leaves no trace', async () => {
-  const p = track(
-    await WasmPool.create({
-      modules: { metered: { source: fixture('stateful'), fuel: 1e9 } },
-      minWorkers: 1,
-      maxWorkers: 1,
-    }),
-  );
-  const call = (fn: string): WasmTask => ({ module: 'metered', function: fn, params: [100] });
-  const results = await p.runBatch([
-    call('work_mem'),
-    call('work_mem'),
-    call('grow_work'),
-    call('work_mem'),
-    call('grow_work'),
-    call('grow_work'),
-    call('work'),
-    call('work_mem'),
-  ]);
-  const firstFuel = results[0]!.fuelUsed!;
-  expect(results.every((r) => r.success && r.output === 100)).toBe(true);
-  expect(results.filter((_, i) => [0, 1, 3, 7].includes(i)).map((r) => r.fuelUsed)).toEqual([
-    firstFuel,
-    firstFuel,
-    firstFuel,
-    firstFuel,
-  ]);
-  expect(new Set([2, 4, 5].map((i) => results[i]!.fuelUsed)).size).toBe(1);
-});
+test.each(['stateful', 'stateful-big'])(
+  '%s: state kept in memory is put back too, and a task that grew the memory leaves no trace',
+  async (module) => {
+    const p = track(
+      await WasmPool.create({
+        modules: { metered: { source: fixture(module), fuel: 1e9 } },
+        minWorkers: 1,
+        maxWorkers: 1,
+      }),
+    );
+    const call = (fn: string): WasmTask => ({ module: 'metered', function: fn, params: [100] });
+    const results = await p.runBatch([
+      call('work_mem'),
+      call('work_mem'),
+      call('grow_work'),
+      call('work_mem'),
+      call('grow_work'),
+      call('grow_work'),
+      call('work'),
+      call('work_mem'),
+    ]);
+    const firstFuel = results[0]!.fuelUsed!;
+    expect(results.every((r) => r.success && r.output === 100)).toBe(true);
+    expect(results.filter((_, i) => [0, 1, 3, 7].includes(i)).map((r) => r.fuelUsed)).toEqual([
+      firstFuel,
+      firstFuel,
+      firstFuel,
+      firstFuel,
+    ]);
+    expect(new Set([2, 4, 5].map((i) => results[i]!.fuelUsed)).size).toBe(1);
+  },
+);
 
 test('running out fails with FUEL_EXHAUSTED, having used exactly the fuel; the worker carries on', async () => {
   const p = await pool();
