@@ -48,6 +48,50 @@ function storeOutputs<T>(results: readonly WasmResult<T>[], out: { [i: number]: 
 }
 
 /** The options every wasmpool in the benchmarks gets (besides modules). */
+/** `n` tasks through run(), `inFlight` outstanding, each output stored at its task's index. */
+function runEach<T>(
+  pool: WasmPool,
+  n: number,
+  inFlight: number,
+  taskAt: (i: number) => WasmTask,
+  out: { [i: number]: T },
+): Promise<void> {
+  return windowed(
+    n,
+    inFlight,
+    (i) => pool.run(taskAt(i)) as Promise<T>,
+    (i, v) => {
+      out[i] = v;
+    },
+  );
+}
+
+/** `n` tasks as runBatch() calls of `batchSize`, `inFlight` outstanding, outputs stored at their index. */
+function runInBatches<T>(
+  pool: WasmPool,
+  n: number,
+  batchSize: number,
+  inFlight: number,
+  taskAt: (i: number) => WasmTask,
+  out: { [i: number]: T },
+): Promise<void> {
+  return windowed(
+    Math.ceil(n / batchSize),
+    inFlight,
+    (c) => {
+      const from = c * batchSize;
+      const tasks = new Array<WasmTask>(Math.min(n, from + batchSize) - from);
+      for (let i = 0; i < tasks.length; i++) tasks[i] = taskAt(from + i);
+      return pool.runBatch<T>(tasks);
+    },
+    (c, results) => storeOutputs(results, out, c * batchSize),
+  );
+}
+
+function sha256Task(inputs: readonly Uint8Array[], i: number): WasmTask {
+  return { module: 'sha256', function: 'sha256', params: [inputs[i % inputs.length]], output: 'bytes' };
+}
+
 function baseOptions({ workers, nice }: PoolShape, maxQueued: number): WasmPoolOptions {
   return {
     minWorkers: workers,
@@ -69,74 +113,20 @@ async function start(ctx: StartContext): Promise<Running> {
   const addTask = (i: number): WasmTask => ({ module: 'math', function: 'add', params: [addA(i), addB(i)] });
   return {
     async tinyRun(n, inFlight, out) {
-      await windowed(
-        n,
-        inFlight,
-        (i) => pool.run(addTask(i)) as Promise<number>,
-        (i, v) => {
-          out[i] = v;
-        },
-      );
+      await runEach(pool, n, inFlight, addTask, out);
     },
     async tinyBatch(n, batchSize, inFlight, out) {
-      await windowed(
-        Math.ceil(n / batchSize),
-        inFlight,
-        (c) => {
-          const from = c * batchSize;
-          const tasks = new Array<WasmTask>(Math.min(n, from + batchSize) - from);
-          for (let i = 0; i < tasks.length; i++) tasks[i] = addTask(from + i);
-          return pool.runBatch(tasks);
-        },
-        (c, results) => storeOutputs(results, out, c * batchSize),
-      );
+      await runInBatches(pool, n, batchSize, inFlight, addTask, out);
     },
     async cpu(n, iterations, inFlight, out) {
       const task: WasmTask = { module: 'math', function: 'spin', params: [iterations] };
-      await windowed(
-        n,
-        inFlight,
-        () => pool.run(task) as Promise<number>,
-        (i, v) => {
-          out[i] = v;
-        },
-      );
+      await runEach(pool, n, inFlight, () => task, out);
     },
     async sha256(inputs, n, inFlight, out) {
-      await windowed(
-        n,
-        inFlight,
-        (i) =>
-          pool.run({
-            module: 'sha256',
-            function: 'sha256',
-            params: [inputs[i % inputs.length]],
-            output: 'bytes',
-          }) as Promise<Uint8Array>,
-        (i, v) => {
-          out[i] = v;
-        },
-      );
+      await runEach(pool, n, inFlight, (i) => sha256Task(inputs, i), out);
     },
     async sha256Batch(inputs, n, batchSize, inFlight, out) {
-      await windowed(
-        Math.ceil(n / batchSize),
-        inFlight,
-        (c) => {
-          const from = c * batchSize;
-          const tasks = new Array<WasmTask>(Math.min(n, from + batchSize) - from);
-          for (let i = 0; i < tasks.length; i++) {
-            tasks[i] = {
-              module: 'sha256',
-              function: 'sha256',
-              params: [inputs[(from + i) % inputs.length]],
-              output: 'bytes',
-            };
-          }
-          return pool.runBatch<Uint8Array>(tasks);
-        },
-        (c, results) => storeOutputs(results, out, c * batchSize),
-      );
+      await runInBatches(pool, n, batchSize, inFlight, (i) => sha256Task(inputs, i), out);
     },
     async columns(a, b) {
       const { values, failures } = await pool.runColumns<Int32Array>({
@@ -150,19 +140,12 @@ async function start(ctx: StartContext): Promise<Running> {
     },
     async wasiWc(inputs, n, inFlight, out) {
       const args = ['wc'];
-      await windowed(
+      await runEach<CommandResult>(
+        pool,
         n,
         inFlight,
-        (i) =>
-          pool.run<CommandResult>({
-            module: WASI_PROGRAM,
-            function: '_start',
-            stdin: inputs[i % inputs.length],
-            args,
-          }),
-        (i, v) => {
-          out[i] = v;
-        },
+        (i) => ({ module: WASI_PROGRAM, function: '_start', stdin: inputs[i % inputs.length], args }),
+        out,
       );
     },
     bindMetrics() {
