@@ -56,6 +56,52 @@ describe('ByteArena', () => {
   });
 });
 
+describe('ByteArena keeps what recent work needed', () => {
+  const MiB = 1 << 20;
+  // A quarter chunk each: four fill a chunk.
+  const quarter = (): Uint8Array => new Uint8Array(256_000).fill(1);
+
+  test('a burst bigger than the floor is reused by the next burst, and given back once it is over', () => {
+    let clock = 0;
+    const arena = new ByteArena({ now: () => clock });
+    const burst = (): Uint8Array[] => Array.from({ length: 4 * 40 }, () => arena.copy(quarter()));
+    const first = burst();
+    const firstBuffers = new Set(first.map((view) => view.buffer));
+    expect(firstBuffers.size).toBe(40);
+    for (const view of first) arena.release(view);
+    // 40 chunks were in use at once: all are kept, not just the floor of 16.
+    expect(arena.spareBytes).toBeGreaterThanOrEqual(39 * MiB);
+    clock += 500;
+    const second = burst();
+    const reused = second.filter((view) => firstBuffers.has(view.buffer as SharedArrayBuffer)).length;
+    expect(reused).toBeGreaterThanOrEqual(4 * 39);
+    for (const view of second) arena.release(view);
+    // Two windows without such a burst: back to the floor.
+    clock += 2000;
+    arena.trim();
+    clock += 2000;
+    arena.trim();
+    expect(arena.spareBytes).toBeLessThanOrEqual(16 * MiB);
+    expect(arena.spareBytes).toBeGreaterThan(0);
+  });
+
+  test('own buffers of big params: kept up to the recent peak, then down to the 64 MiB floor', () => {
+    let clock = 0;
+    const arena = new ByteArena({ now: () => clock });
+    const big = Array.from({ length: 100 }, () => arena.copy(new Uint8Array(MiB).fill(2)));
+    for (const view of big) arena.release(view);
+    expect(arena.spareBytes).toBe(100 * MiB);
+    const again = Array.from({ length: 100 }, () => arena.copy(new Uint8Array(MiB).fill(3)));
+    const before = new Set(big.map((view) => view.buffer));
+    expect(again.every((view) => before.has(view.buffer as SharedArrayBuffer))).toBe(true);
+    expect(again.every((view) => view.every((v) => v === 3))).toBe(true);
+    for (const view of again) arena.release(view);
+    clock += 4000;
+    arena.trim();
+    expect(arena.spareBytes).toBe(64 * MiB);
+  });
+});
+
 describe('bytes params in reused memory', () => {
   // Every task's sum must be its own input's, whatever settled before it (timeouts and aborts
   // included): a chunk is reused only when no task that was given bytes in it is open.
