@@ -90,6 +90,44 @@ describe('runColumns()', () => {
     await expect(p.run({ module: 'math', function: 'add', params: [1, 2] })).resolves.toBe(3);
   });
 
+  test('hostile columns: a lying length, a proxy, a params array whose items change as they are read', async () => {
+    const p = await pool();
+    // A subclass whose length says 2 while it holds 1,000 rows: the engine's length counts.
+    class Lying extends Int32Array {
+      override get length(): number {
+        return 2;
+      }
+    }
+    const lying = new Lying(1000).fill(3);
+    const honest = new Int32Array(1000).fill(4);
+    const fromLying = await p.runColumns<Int32Array>({
+      module: 'math',
+      function: 'add',
+      params: [lying, honest],
+    });
+    expect(fromLying.values.length).toBe(1000);
+    expect(fromLying.values.every((v) => v === 7)).toBe(true);
+    // A proxy passes instanceof but is not a typed array: refused, as a WasmPoolError.
+    const proxy = new Proxy(new Int32Array(4), {});
+    const refused = await rejectionOf(
+      p.runColumns({ module: 'math', function: 'add', params: [proxy, new Int32Array(4)] }),
+    );
+    expect(refused).toBeInstanceOf(WasmPoolError);
+    expect(refused.code).toBe('INVALID_PARAMS');
+    // Each column is read once: a getter that answers differently the second time changes nothing.
+    let reads = 0;
+    const columns = [new Int32Array(8).fill(1), new Int32Array(8).fill(2)];
+    const shifty = new Proxy(columns, {
+      get(target, key, receiver) {
+        if (key === '0' && reads++ > 0) return new Int32Array(3);
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const read = await p.runColumns<Int32Array>({ module: 'math', function: 'add', params: shifty });
+    expect(Array.from(read.values)).toEqual(new Array(8).fill(3));
+    expect(reads).toBe(1);
+  });
+
   test('zero rows resolve at once; bad specs are INVALID_PARAMS, unknown names as for tasks', async () => {
     const p = await pool();
     const empty = await p.runColumns({

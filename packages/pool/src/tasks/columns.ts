@@ -36,6 +36,38 @@ function columnTypeOf(column: unknown): ColumnType | undefined {
   return undefined;
 }
 
+const ARRAYS: Record<
+  ColumnType,
+  new (buffer: ArrayBufferLike, offset: number, length: number) => ColumnArray
+> = {
+  i32: Int32Array,
+  u32: Uint32Array,
+  i64: BigInt64Array,
+  f32: Float32Array,
+  f64: Float64Array,
+};
+
+/** The engine's own getters of a typed array (a subclass or a proxy cannot answer for them). */
+const typedArrayProto = Object.getPrototypeOf(Int32Array.prototype) as object;
+const intrinsic = (name: string): ((this: unknown) => unknown) =>
+  Object.getOwnPropertyDescriptor(typedArrayProto, name)!.get as (this: unknown) => unknown;
+const bufferOf = intrinsic('buffer');
+const byteOffsetOf = intrinsic('byteOffset');
+const lengthOf = intrinsic('length');
+
+/**
+ * A plain view of the caller's column, of its type, over the same memory: read through the engine's
+ * getters, so that what is copied is what was checked (not what an overridden getter says later).
+ */
+function plainView(column: unknown, type: ColumnType): ColumnArray | undefined {
+  try {
+    const buffer = bufferOf.call(column) as ArrayBufferLike;
+    return new ARRAYS[type](buffer, byteOffsetOf.call(column) as number, lengthOf.call(column) as number);
+  } catch {
+    return undefined;
+  }
+}
+
 const BYTES: Record<ColumnType, number> = { i32: 4, u32: 4, i64: 8, f32: 4, f64: 8 };
 
 function invalid(fn: FunctionRef | undefined, why: string): WasmPoolError {
@@ -95,9 +127,9 @@ export interface ColumnsJob {
 }
 
 /**
- * Checks the columns against the function's signature and copies them (read once) into a shared
- * WebAssembly memory with room for the results: the workers' column drivers read and write it
- * without a copy.
+ * Checks the columns against the function's signature and copies them (read once, through the
+ * engine's own getters) into a shared WebAssembly memory with room for the results: the workers'
+ * column drivers read and write it without a copy.
  */
 export function prepareColumns(
   fn: FunctionRef,
@@ -117,22 +149,26 @@ export function prepareColumns(
     throw invalid(fn, `${columns.length} columns given for ${params.length} params`);
   }
   const types: ColumnType[] = [];
+  const sources: ColumnArray[] = [];
   let rows = -1;
-  columns.forEach((column: unknown, i) => {
+  for (let i = 0; i < params.length; i++) {
+    const column: unknown = columns[i];
     const type = columnTypeOf(column);
     const allowed = PARAM_COLUMNS[params[i]!];
-    if (type === undefined || allowed === undefined || !allowed.includes(type)) {
+    const source = type === undefined ? undefined : plainView(column, type);
+    if (type === undefined || allowed === undefined || !allowed.includes(type) || source === undefined) {
       throw invalid(
         fn,
         `column ${i} (${params[i]}) must be ${allowed === undefined ? 'a numeric param' : allowed.map((t) => ARRAY_NAMES[t]).join(' or ')}; got ${describeColumn(column)}`,
       );
     }
-    const length = (column as ColumnArray).length;
+    const length = source.length;
     if (rows >= 0 && length !== rows)
       throw invalid(fn, `column ${i} has ${length} rows, column 0 has ${rows}`);
     rows = length;
     types.push(type);
-  });
+    sources.push(source);
+  }
   if (rows < 0) throw invalid(fn, 'a function without params has no column to give the number of rows');
   const outType: ColumnType = resultType;
   const layouts: ColumnLayout[] = [];
@@ -152,7 +188,7 @@ export function prepareColumns(
   const memory = memories.take(bytes);
   const buffer = memory.buffer as unknown as SharedArrayBuffer;
   layouts.forEach((layout, i) => {
-    (columnView(buffer, rows, layout) as Float64Array).set(columns[i] as Float64Array);
+    (columnView(buffer, rows, layout) as Float64Array).set(sources[i] as Float64Array);
   });
   const sliceRows = rowsPerSlice(fn, rows, maxWorkers);
   const requests: ColumnsRequest[] = [];
