@@ -19,7 +19,7 @@ const WINDOW_MS = 2000;
  * given back once two windows pass without such a burst (a timer, so an idle pool trims too).
  */
 class Retention {
-  inUse = 0;
+  private inUse = 0;
   private peak = 0;
   private lastPeak = 0;
   private windowStart: number;
@@ -191,7 +191,7 @@ export class ByteArena {
     return chunk;
   }
 
-  /** An empty chunk: kept for reuse, or forgotten (collected) when enough are kept. */
+  /** An empty chunk: kept for reuse (`trim` forgets what recent work does not need). */
   private keep(chunk: Chunk): void {
     this.chunkRetention.give(CHUNK_BYTES);
     this.spare.push(chunk);
