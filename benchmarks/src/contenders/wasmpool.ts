@@ -47,7 +47,6 @@ function storeOutputs<T>(results: readonly WasmResult<T>[], out: { [i: number]: 
   }
 }
 
-/** The options every wasmpool in the benchmarks gets (besides modules). */
 /** `n` tasks through run(), `inFlight` outstanding, each output stored at its task's index. */
 function runEach<T>(
   pool: WasmPool,
@@ -92,6 +91,7 @@ function sha256Task(inputs: readonly Uint8Array[], i: number): WasmTask {
   return { module: 'sha256', function: 'sha256', params: [inputs[i % inputs.length]], output: 'bytes' };
 }
 
+/** The options every wasmpool in the benchmarks gets (besides modules). */
 function baseOptions({ workers, nice }: PoolShape, maxQueued: number): WasmPoolOptions {
   return {
     minWorkers: workers,

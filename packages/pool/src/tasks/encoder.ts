@@ -76,6 +76,7 @@ export class BatchEncoder {
         }
         ledger.dispatched(block, i);
         indices[count] = i;
+        // TaskBlock.timeoutOf and fuelOf, inlined: the per-task loop of every message.
         const timeout = timeouts === undefined ? timeoutMs : (timeouts[i] ?? timeoutMs);
         if (timeout < minTimeoutMs) minTimeoutMs = timeout;
         if (fn !== lastFn) {

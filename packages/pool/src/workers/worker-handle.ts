@@ -236,10 +236,6 @@ export class WorkerHandle {
   }
 
   /**
-   * Tells the worker to skip a task it was sent but has not started (or, with no index, every such
-   * task of the block). Returns false if it has started that task: only ending the worker stops it.
-   */
-  /**
    * Tasks handed to the worker that it has not started and that are still open (for `stats()`): a
    * task cancelled before it started has settled, though the worker has yet to reach and skip it.
    */
@@ -255,6 +251,10 @@ export class WorkerHandle {
     return open;
   }
 
+  /**
+   * Tells the worker to skip a task it was sent but has not started (or, with no index, every such
+   * task of the block). Returns false if it has started that task: only ending the worker stops it.
+   */
   cancel(block: TaskBlock, index: number | undefined): boolean {
     const { started } = this.progress();
     let offset = 0;
