@@ -90,8 +90,18 @@ describe('stream()', () => {
   test('leaving early cancels what has not started, and leaves the pool clean', async () => {
     const p = await pool();
     const counter = { pulled: 0 };
+    // Ten quick tasks, then slow ones: when the consumer leaves after ten results, at most one slow
+    // task per worker has started, so the rest must be cancelled however fast this machine is.
+    function* quickThenSlow(): Generator<WasmTask> {
+      for (let i = 0; i < 1_000_000; i++) {
+        counter.pulled++;
+        yield i < 10
+          ? { module: 'math', function: 'add', params: [i, 1] }
+          : { module: 'faults', function: 'busy', params: [20_000_000] };
+      }
+    }
     const seen: WasmResult[] = [];
-    for await (const result of p.stream(adds(1_000_000, counter), { highWaterMark: 500 })) {
+    for await (const result of p.stream(quickThenSlow(), { highWaterMark: 500 })) {
       seen.push(result);
       if (seen.length === 10) break;
     }
