@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { WasmPool, WasmPoolError, type WasmTask } from '@wasmpool/pool';
 import { example, fixture, rejectionOf, trackPools, waitFor } from './helpers';
@@ -29,6 +30,12 @@ function detachedBytes(): Uint8Array {
   port1.close();
   port2.close();
   return bytes;
+}
+
+/** The array with a hole at index 1. */
+function holeAt1(tasks: WasmTask[]): WasmTask[] {
+  delete tasks[1];
+  return tasks;
 }
 
 /** A task whose `name` getter throws. */
@@ -195,6 +202,91 @@ describe('caller faults are typed and contained', () => {
     expect(results[1]).toMatchObject({ id: '1', success: false, error: { code: 'INVALID_PARAMS' } });
     expect(results[1_999_998]!.id).toBe('1999998');
     expect(p.stats().failures.INVALID_PARAMS).toBe(1_999_998);
+  });
+
+  test('a batch array whose element getter or proxy trap throws: that task fails, the batch resolves', async () => {
+    const p = await pool();
+    const tasks = [add(1, 1), add(2, 2), add(3, 3)];
+    Object.defineProperty(tasks, 1, {
+      get() {
+        throw new Error('element getter of the batch');
+      },
+    });
+    const results = await p.runBatch(tasks);
+    expect(results.map((r) => r.error?.code ?? r.output)).toEqual([2, 'INVALID_PARAMS', 6]);
+    expect(results[1]!.error!.message).toContain('element getter of the batch');
+    // A proxy whose `has` trap throws at a hole, and one whose `get` trap throws for one index.
+    const holey = new Proxy(holeAt1([add(1, 1), add(0, 0), add(5, 5)]), {
+      has() {
+        throw new Error('has trap');
+      },
+    });
+    expect((await p.runBatch(holey)).map((r) => r.error?.code ?? r.output)).toEqual([
+      2,
+      'INVALID_PARAMS',
+      10,
+    ]);
+    const trapping = new Proxy([add(1, 1), add(4, 4)], {
+      get(target, key, receiver) {
+        if (key === '0') throw new Error('get trap');
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    expect((await p.runBatch(trapping)).map((r) => r.error?.code ?? r.output)).toEqual(['INVALID_PARAMS', 8]);
+    expect(p.stats()).toMatchObject({ queued: 0, running: 0, failed: 3 });
+  });
+
+  test('a batch length no heap can hold is INVALID_PARAMS up front, never a RangeError or an abort', async () => {
+    const p = await pool();
+    const sparse: WasmTask[] = [add(1, 1)];
+    sparse.length = 2 ** 32 - 1;
+    const huge = await rejectionOf(p.runBatch(sparse));
+    expect(huge).toBeInstanceOf(WasmPoolError);
+    expect(huge).toMatchObject({ code: 'INVALID_PARAMS', message: expect.stringContaining('stream()') });
+    const lying = new Proxy([add(1, 1)], {
+      get: (target, key) => (key === 'length' ? 2 ** 40 : (Reflect.get(target, key) as unknown)),
+    });
+    expect(await rejectionOf(p.runBatch(lying))).toMatchObject({ code: 'INVALID_PARAMS' });
+    const throwing = new Proxy([add(1, 1)], {
+      get: (target, key) => {
+        if (key === 'length') throw new Error('length trap');
+        return Reflect.get(target, key) as unknown;
+      },
+    });
+    expect(await rejectionOf(p.runBatch(throwing))).toMatchObject({
+      code: 'INVALID_PARAMS',
+      message: expect.stringContaining('length trap'),
+    });
+    // Nothing was accepted, and the pool serves on.
+    expect(p.stats()).toMatchObject({ queued: 0, running: 0, completed: 0 });
+    await expect(p.runBatch([add(2, 3)])).resolves.toMatchObject([{ output: 5 }]);
+  });
+
+  test('a Uint8Array subclass cannot lie about its length; a proxy of one is refused', async () => {
+    const p = await pool();
+    class Liar extends Uint8Array {
+      override get length(): number {
+        return 1e9;
+      }
+      override get byteLength(): number {
+        return 1e9;
+      }
+    }
+    const liar = new Liar(8).fill(7);
+    const expected = createHash('sha256').update(new Uint8Array(8).fill(7)).digest();
+    const digest = await p.run<Uint8Array>({
+      module: 'sha256',
+      function: 'sha256',
+      params: [liar],
+      output: 'bytes',
+    });
+    expect(Buffer.from(digest).equals(expected)).toBe(true);
+    const proxy = new Proxy(new Uint8Array(8), {});
+    const refused = await rejectionOf(
+      p.run({ module: 'sha256', function: 'sha256', params: [proxy], output: 'bytes' }),
+    );
+    expect(refused).toMatchObject({ code: 'INVALID_PARAMS', message: expect.stringContaining('param 0') });
+    expect(p.stats().failures).toEqual({ INVALID_PARAMS: 1 });
   });
 
   test('every method of a closed pool rejects with POOL_CLOSED', async () => {

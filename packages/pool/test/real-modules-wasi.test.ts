@@ -118,6 +118,25 @@ describe('WASI commands', () => {
     expect(text((await withEnv).stdout)).toBe('A=1\n');
   });
 
+  test('stdin is read through the engine: a subclass cannot lie about its length, a proxy is refused', async () => {
+    const pool = await toolPool();
+    class Liar extends Uint8Array {
+      override get length(): number {
+        return 1 << 30;
+      }
+      override slice(): Uint8Array {
+        return new Uint8Array(1 << 20);
+      }
+    }
+    const stdin = new Liar(new TextEncoder().encode('one two three\n'));
+    expect(text((await pool.run<CommandResult>(command(['cat'], { stdin }))).stdout)).toBe('one two three\n');
+    const proxy = new Proxy(new Uint8Array(4), {});
+    expect(await rejectionOf(pool.run(command(['cat'], { stdin: proxy })))).toMatchObject({
+      code: 'INVALID_PARAMS',
+      message: expect.stringContaining('stdin'),
+    });
+  });
+
   test('commands run through stream() too, each result its own', async () => {
     const pool = await toolPool();
     const inputs = Array.from({ length: 60 }, (_, i) => randomText(i + 1, i + 50));

@@ -181,6 +181,33 @@ describe('stream()', () => {
     await waitFor(() => p.stats().queued === 0 && p.stats().running === 0, 5_000, 'an idle pool');
   });
 
+  test('a source whose iterator returns a non-object ends the stream with INVALID_PARAMS', async () => {
+    const p = await pool();
+    const broken = (async: boolean): Iterable<WasmTask> | AsyncIterable<WasmTask> => {
+      let calls = 0;
+      const next = (): unknown => (++calls <= 3 ? { done: false, value: adds(1).next().value } : 5);
+      const iterator = { next: async ? async () => next() : next };
+      return (async ? { [Symbol.asyncIterator]: () => iterator } : { [Symbol.iterator]: () => iterator }) as
+        Iterable<WasmTask> | AsyncIterable<WasmTask>;
+    };
+    for (const async of [false, true]) {
+      const seen: WasmResult[] = [];
+      let thrown: unknown;
+      try {
+        for await (const result of p.stream(broken(async))) seen.push(result);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(WasmPoolError);
+      expect(thrown).toMatchObject({
+        code: 'INVALID_PARAMS',
+        message: expect.stringContaining('returned 5'),
+      });
+      expect(seen.length).toBeLessThanOrEqual(3);
+    }
+    await waitFor(() => p.stats().running === 0 && p.stats().queued === 0, 5_000, 'the pool to settle');
+  });
+
   test('a stream on a closed pool is refused', async () => {
     const p = await pool();
     await p.close();

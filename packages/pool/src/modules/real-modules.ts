@@ -10,6 +10,7 @@ import { adapterFunctionNames } from './adapter-names';
 import { WasmPoolError } from '../errors';
 import type { ModuleSpec } from '../types';
 import type { WasiOptions } from './real-module-types';
+import { ownCopy } from '../typed-arrays';
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -75,13 +76,16 @@ export function wasiLoad(name: string, wasi: ModuleSpec['wasi']): WasiLoad | und
         `has a bad path ${JSON.stringify(path)} (no empty, '.' or '..' parts)`,
       );
     }
-    if (!(data instanceof Uint8Array) && typeof data !== 'string') {
-      throw invalid(name, 'wasi.files', `[${JSON.stringify(path)}] must be a Uint8Array or a string`);
+    const bytes =
+      typeof data === 'string' ? utf8.encode(data) : data instanceof Uint8Array ? ownCopy(data) : undefined;
+    if (bytes === undefined) {
+      throw invalid(
+        name,
+        'wasi.files',
+        `[${JSON.stringify(path)}] must be a string or a readable Uint8Array (not detached, not a proxy)`,
+      );
     }
-    fileList.push({
-      path: parts.join('/'),
-      data: typeof data === 'string' ? utf8.encode(data) : data.slice(),
-    });
+    fileList.push({ path: parts.join('/'), data: bytes });
   }
   let fixedTimeMs: number | null = null;
   if (clock !== 'real') {

@@ -5,6 +5,7 @@ import { byteArena, releaseParams } from './byte-arena';
 import { checkMeterable } from './fuel';
 import { checkParams, describe, findFunction } from './params';
 import { admitRealTask } from './real-tasks';
+import { plainBytes } from '../typed-arrays';
 import type { TaskBlock } from './task-block';
 
 /**
@@ -217,27 +218,22 @@ function readParams(params: unknown, fn: FunctionRef, taskId: string | undefined
   }
 }
 
-/** A param as the task keeps it: bytes are copied (the caller may change or detach its buffer) into pool-owned shared memory. */
+/**
+ * A param as the task keeps it: bytes are copied (the caller may change or detach its buffer) into
+ * pool-owned shared memory, read through the engine's getters (a subclass's own `length` cannot
+ * make the pool copy or allocate more than the array holds).
+ */
 function copyParam(value: unknown, fn: FunctionRef, i: number, taskId: string | undefined): TaskParam {
   if (!(value instanceof Uint8Array)) return value as TaskParam;
-  if (value.byteLength === 0 && isDetached(value)) {
+  const bytes = plainBytes(value);
+  if (bytes === undefined) {
     throw new WasmPoolError(
       'INVALID_PARAMS',
-      `${fn.label}: param ${i} is a Uint8Array whose buffer is detached (transferred or closed)`,
+      `${fn.label}: param ${i} is not a Uint8Array the pool can read (its buffer is detached, or it is a proxy)`,
       taskId === undefined ? undefined : { taskId },
     );
   }
-  return byteArena.copy(value);
-}
-
-function isDetached(view: Uint8Array): boolean {
-  try {
-    // A view cannot be made over a detached buffer.
-    void new Uint8Array(view.buffer);
-    return false;
-  } catch {
-    return true;
-  }
+  return byteArena.copy(bytes);
 }
 
 /** Text of a thrown value, whatever it is (it may have no toString). */

@@ -12,6 +12,7 @@ import type { FunctionRef } from '../modules/registry';
 import type { ColumnArray, ColumnsResult, RowFailure, TaskParam } from '../types';
 import { describe } from './params';
 import { TaskBlock } from './task-block';
+import { bufferOf, byteOffsetOf, lengthOf } from '../typed-arrays';
 
 /** A slice of rows aims at about this much work (ms), so that results and progress come back often. */
 const SLICE_MS = 2;
@@ -46,14 +47,6 @@ const ARRAYS: Record<
   f32: Float32Array,
   f64: Float64Array,
 };
-
-/** The engine's own getters of a typed array (a subclass or a proxy cannot answer for them). */
-const typedArrayProto = Object.getPrototypeOf(Int32Array.prototype) as object;
-const intrinsic = (name: string): ((this: unknown) => unknown) =>
-  Object.getOwnPropertyDescriptor(typedArrayProto, name)!.get as (this: unknown) => unknown;
-const bufferOf = intrinsic('buffer');
-const byteOffsetOf = intrinsic('byteOffset');
-const lengthOf = intrinsic('length');
 
 /**
  * A plain view of the caller's column, of its type, over the same memory: read through the engine's

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { WasmPoolError } from '../errors';
 import type { ModuleRegistry } from '../modules/registry';
 import type { ResolvedOptions } from '../options';
@@ -97,16 +98,17 @@ export class TaskIntake {
   /** Many tasks: one WasmResult per task, in input order; never rejects because a task failed. */
   runBatch<T>(tasks: unknown, options: unknown): Promise<WasmResult<T>[]> {
     let call;
+    let length: number;
     try {
       this.checkOpen();
       if (!Array.isArray(tasks))
         throw new WasmPoolError('INVALID_PARAMS', 'runBatch takes an array of tasks');
       call = readCallOptions(options, this.options.taskTimeoutMs);
+      length = batchLength(tasks);
     } catch (error) {
       return Promise.reject(asPoolError(error));
     }
     const list = tasks as readonly unknown[];
-    const length = list.length;
     if (length === 0) return Promise.resolve([]);
     const { signal, onProgress } = call;
     const { scheduler } = this;
@@ -153,9 +155,17 @@ export class TaskIntake {
     // A block that fits in the queue joins it at once; a bigger one waits and is fed as room frees up.
     const direct = ledger.hasRoomFor(size);
     for (let i = 0; i < size; i++) {
-      const raw = taskAt(i);
-      if (raw === undefined && !present(i)) {
-        ledger.refusedHole(block, i, HOLE_ERROR);
+      let raw: unknown;
+      try {
+        raw = taskAt(i);
+        if (raw === undefined && !present(i)) {
+          ledger.refusedHole(block, i, HOLE_ERROR);
+          continue;
+        }
+      } catch (error) {
+        // A getter or proxy trap of the caller's array threw: this task fails, the others run.
+        block.fns[i] = undefined;
+        ledger.refusedInBlock(block, i, refusal(undefined, unreadableTask(i, error)));
         continue;
       }
       try {
@@ -252,6 +262,57 @@ export class TaskIntake {
 }
 
 /** Any error thrown while admitting is the caller's fault; it reaches the caller as a WasmPoolError. */
+function unreadableTask(index: number, error: unknown): WasmPoolError {
+  return new WasmPoolError(
+    'INVALID_PARAMS',
+    `reading task ${index} of the batch threw: ${errorText(error)}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/**
+ * Heap a batch task holds at least until its batch resolves: its WasmResult, its place in the
+ * results array and its id (about 130 bytes measured for 1,000,000 `add` tasks, `--expose-gc`).
+ */
+const HEAP_BYTES_PER_TASK = 128;
+/** Batches longer than this are checked against the heap left (the check costs a few µs). */
+const CHECK_HEAP_ABOVE = 1 << 20;
+const MiB = (bytes: number): string => `${Math.round(bytes / 2 ** 20)} MiB`;
+
+/**
+ * The length of a batch's array, read once. A length whose results could not fit in the heap left
+ * (a sparse array of 2^32 - 1 holes, or a proxy that says so) is refused before anything is
+ * allocated: building them would end the process (V8 aborts when its heap is exhausted).
+ */
+function batchLength(tasks: readonly unknown[]): number {
+  let length: unknown;
+  try {
+    length = tasks.length;
+  } catch (error) {
+    throw new WasmPoolError('INVALID_PARAMS', `reading the batch's length threw: ${errorText(error)}`, {
+      cause: error,
+    });
+  }
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > 2 ** 32 - 1) {
+    throw new WasmPoolError('INVALID_PARAMS', `the batch's length is not an array length: ${String(length)}`);
+  }
+  if (length > CHECK_HEAP_ABOVE) {
+    const heap = getHeapStatistics();
+    const needed = length * HEAP_BYTES_PER_TASK;
+    const left = heap.heap_size_limit - heap.used_heap_size;
+    if (needed > left) {
+      throw new WasmPoolError(
+        'INVALID_PARAMS',
+        `a batch of ${length} tasks needs about ${MiB(needed)} of heap for its results, more than ` +
+          `the ${MiB(left)} left in this process: split it, or use stream()`,
+      );
+    }
+  }
+  return length;
+}
+
 function asPoolError(error: unknown): WasmPoolError {
   if (error instanceof WasmPoolError) return error;
   return new WasmPoolError('INVALID_PARAMS', `the task could not be read: ${errorText(error)}`, {

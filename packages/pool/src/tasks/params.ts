@@ -2,6 +2,7 @@ import { OutputKind, type TaskRef } from '@wasmpool/worker';
 import { WasmPoolError } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { OutputType, TaskParam } from '../types';
+import { bytesLength } from '../typed-arrays';
 
 const I32_MIN = -(2 ** 31);
 const U32_MAX = 2 ** 32 - 1;
@@ -20,7 +21,7 @@ const OUTPUTS: Record<OutputType, OutputKind> = {
 export function describe(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'string') return JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value);
-  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
+  if (value instanceof Uint8Array) return `Uint8Array(${bytesLength(value)})`;
   if (typeof value === 'number') return String(value);
   return value === null ? 'null' : typeof value;
 }

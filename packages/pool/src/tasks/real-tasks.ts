@@ -16,6 +16,7 @@ import type { FunctionRef } from '../modules/registry';
 import { checkEnv } from '../modules/real-modules';
 import type { TaskParam, WasmTask } from '../types';
 import type { TaskBlock } from './task-block';
+import { ownCopy } from '../typed-arrays';
 
 const utf8 = new TextEncoder();
 
@@ -95,8 +96,9 @@ function copyParams(
   if (!Array.isArray(params)) throw refuse(fn, taskId, 'params must be an array');
   return params.map((value: unknown, i) => {
     if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string') return value;
-    if (value instanceof Uint8Array) return value.slice();
-    throw refuse(fn, taskId, `param ${i} must be a number, bigint, Uint8Array or string`);
+    const bytes = value instanceof Uint8Array ? ownCopy(value) : undefined;
+    if (bytes !== undefined) return bytes;
+    throw refuse(fn, taskId, `param ${i} must be a number, bigint, string or readable Uint8Array`);
   });
 }
 
@@ -110,8 +112,12 @@ function commandRequest(fields: RequestFields, fn: FunctionRef, taskId: string |
   let input: Uint8Array;
   if (stdin === undefined) input = new Uint8Array(0);
   else if (typeof stdin === 'string') input = utf8.encode(stdin);
-  else if (stdin instanceof Uint8Array) input = stdin.slice();
-  else throw refuse(fn, taskId, 'stdin must be a Uint8Array or a string');
+  else {
+    const bytes = stdin instanceof Uint8Array ? ownCopy(stdin) : undefined;
+    if (bytes === undefined)
+      throw refuse(fn, taskId, 'stdin must be a string or a readable Uint8Array (not detached, not a proxy)');
+    input = bytes;
+  }
   if (!Array.isArray(args) || args.some((arg) => typeof arg !== 'string' || arg.includes('\0'))) {
     throw refuse(fn, taskId, 'args must be an array of strings without NUL characters');
   }

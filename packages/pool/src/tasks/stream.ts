@@ -30,6 +30,14 @@ function openSource(source: unknown): Source {
   throw new WasmPoolError('INVALID_PARAMS', 'stream() takes an Iterable or AsyncIterable of tasks');
 }
 
+/** An iterator result, checked as `for...of` checks it: anything but an object is the source's fault. */
+function stepOf(step: unknown): IteratorResult<unknown> {
+  if (typeof step !== 'object' || step === null) {
+    throw new TypeError(`its iterator's next() returned ${String(step)}, not an { done, value } object`);
+  }
+  return step as IteratorResult<unknown>;
+}
+
 function sourceError(error: unknown): WasmPoolError {
   return new WasmPoolError('INVALID_PARAMS', `the task source threw: ${errorText(error)}`, { cause: error });
 }
@@ -112,7 +120,7 @@ async function* pump(
     pulling = true;
     try {
       while (!sourceDone && !aborted && !finished && !intake.closed && held + pending.length < window) {
-        const step = await iterator.next();
+        const step = stepOf(await iterator.next());
         if (finished) return;
         if (step.done === true) {
           sourceDone = true;
@@ -158,7 +166,7 @@ async function* pump(
           const room = window - held;
           try {
             while (tasks.length < room) {
-              const step = src.iterator.next();
+              const step = stepOf(src.iterator.next());
               if (step.done === true) {
                 sourceDone = true;
                 break;
