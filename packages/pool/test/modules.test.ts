@@ -191,6 +191,22 @@ describe('modules', () => {
     await expect(pool.run({ module: 'again', function: 'add', params: [2, 2] })).resolves.toBe(4);
   });
 
+  test('run() after a module is replaced or unregistered reaches the new version, or none', async () => {
+    const pool = track(
+      await WasmPool.create({ minWorkers: 1, maxWorkers: 1, modules: { m: { source: math } } }),
+    );
+    const add = { module: 'm', function: 'add', params: [2, 3] };
+    await expect(pool.run(add)).resolves.toBe(5);
+    // The same name, another module without `add`: the old version must not answer.
+    await pool.registerModule('m', { source: example('sha256') });
+    expect(await rejectionOf(pool.run(add))).toMatchObject({ code: 'FUNCTION_NOT_FOUND' });
+    await pool.registerModule('m', { source: math });
+    await expect(pool.run(add)).resolves.toBe(5);
+    await expect(pool.unregisterModule('m')).resolves.toBe(true);
+    expect(await rejectionOf(pool.run(add))).toMatchObject({ code: 'MODULE_NOT_FOUND' });
+    expect(pool.stats().failures).toEqual({ FUNCTION_NOT_FOUND: 1, MODULE_NOT_FOUND: 1 });
+  });
+
   test('host imports are loaded inside the workers', async () => {
     const pool = track(
       await WasmPool.create({

@@ -75,7 +75,8 @@ export function admitTask(
   }
   const taskId = id as string | undefined;
   let fn = cache.fn;
-  if (fn === undefined || module !== cache.module || name !== cache.name) {
+  // A version unregistered or replaced since the last lookup takes no new task: look again.
+  if (fn === undefined || module !== cache.module || name !== cache.name || !fn.version.active) {
     fn = findFunction(registry, module, name, taskId);
     cache.module = module;
     cache.name = name;
