@@ -25,3 +25,16 @@ export class WasmPoolError extends Error {
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }
+
+/** Text of a thrown value, whatever it is (it may have no toString, or a throwing one). */
+export function errorText(value: unknown): string {
+  try {
+    if (value instanceof Error) return value.message;
+    if (typeof value === 'string') return value;
+    if (typeof value === 'bigint') return `${value}n`;
+    if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return String(value);
+    return value === null ? 'null' : typeof value;
+  } catch {
+    return 'an unprintable value';
+  }
+}

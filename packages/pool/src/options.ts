@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { WasmPoolError } from './errors';
+import { WasmPoolError, errorText } from './errors';
 import type { ModuleSpec, WasmPoolOptions, WorkerResourceLimits } from './types';
 
 /** Options after defaults, environment variables and validation. */
@@ -130,6 +130,18 @@ export function resolveOptions(
   options: WasmPoolOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
+  try {
+    return resolveGiven(options, env);
+  } catch (error) {
+    // A getter or proxy trap of the caller's options (or of its modules map) threw.
+    if (error instanceof WasmPoolError) throw error;
+    throw new WasmPoolError('INVALID_CONFIG', `reading the options threw: ${errorText(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function resolveGiven(options: WasmPoolOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new WasmPoolError('INVALID_CONFIG', 'options must be an object');
   }
@@ -186,10 +198,12 @@ export function resolveOptions(
       `minWorkers${sourceOf.minWorkers ?? ''} must be ${RANGES.minWorkers}; got ${resolved.minWorkers} with maxWorkers ${resolved.maxWorkers}${sourceOf.maxWorkers ?? ''}`,
     );
   }
-  const modules = options.modules ?? {};
-  if (typeof modules !== 'object' || modules === null || Array.isArray(modules)) {
+  const givenModules = options.modules ?? {};
+  if (typeof givenModules !== 'object' || givenModules === null || Array.isArray(givenModules)) {
     throw new WasmPoolError('INVALID_CONFIG', 'modules must be an object mapping names to module specs');
   }
+  // Read once: create() then works on this copy, not on the caller's object.
+  const modules = Object.fromEntries(Object.entries(givenModules)) as Record<string, ModuleSpec>;
   // A limit the caller leaves out keeps its default: the heap limit is what keeps a worker's
   // out-of-heap from ending the process.
   const resourceLimits = {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { WasmPool } from '@wasmpool/pool';
+import { WasmPool, WasmPoolError } from '@wasmpool/pool';
 import { example, fixture, hostImportsPath, rejectionOf, trackPools } from './helpers';
 
 const track = trackPools();
@@ -205,6 +205,69 @@ describe('modules', () => {
     await expect(pool.unregisterModule('m')).resolves.toBe(true);
     expect(await rejectionOf(pool.run(add))).toMatchObject({ code: 'MODULE_NOT_FOUND' });
     expect(pool.stats().failures).toEqual({ FUNCTION_NOT_FOUND: 1, MODULE_NOT_FOUND: 1 });
+  });
+
+  test('hostile options and specs are INVALID_CONFIG or INVALID_MODULE, never the raw error', async () => {
+    const throwing = (what: string): PropertyDescriptor => ({
+      enumerable: true,
+      get() {
+        throw new Error(`${what} getter`);
+      },
+    });
+    const cases: [unknown, string, string][] = [
+      [Object.defineProperty({}, 'maxWorkers', throwing('option')), 'INVALID_CONFIG', 'option getter'],
+      [
+        {
+          modules: new Proxy(
+            {},
+            {
+              ownKeys: () => {
+                throw new Error('keys trap');
+              },
+            },
+          ),
+        },
+        'INVALID_CONFIG',
+        'keys trap',
+      ],
+      [{ modules: Object.defineProperty({}, 'm', throwing('module')) }, 'INVALID_CONFIG', 'module getter'],
+      [
+        { modules: { m: Object.defineProperty({}, 'source', throwing('source')) } },
+        'INVALID_CONFIG',
+        'source getter',
+      ],
+      [
+        { modules: { m: { source: math, wasi: Object.defineProperty({}, 'args', throwing('wasi')) } } },
+        'INVALID_CONFIG',
+        'wasi getter',
+      ],
+    ];
+    for (const [options, code, text] of cases) {
+      const error = await rejectionOf(WasmPool.create(options as never));
+      expect(error).toBeInstanceOf(WasmPoolError);
+      expect(error).toMatchObject({ code, message: expect.stringContaining(text) });
+    }
+    const pool = track(await WasmPool.create({ minWorkers: 1, maxWorkers: 1 }));
+    // A Uint8Array subclass that lies about its length: the real bytes are compiled and hashed.
+    class Liar extends Uint8Array {
+      override get length(): number {
+        return 5;
+      }
+      override get byteLength(): number {
+        return 5;
+      }
+    }
+    const info = await pool.registerModule('liar', { source: new Liar(mathBytes), sha256: mathSha });
+    expect(info).toMatchObject({ size: mathBytes.length, sha256: mathSha });
+    await expect(pool.run({ module: 'liar', function: 'add', params: [1, 2] })).resolves.toBe(3);
+    const detached = mathBytes.buffer.slice(mathBytes.byteOffset, mathBytes.byteOffset + mathBytes.length);
+    structuredClone(detached, { transfer: [detached] });
+    for (const source of [new Proxy(new Uint8Array(mathBytes), {}), detached]) {
+      expect(await rejectionOf(pool.registerModule('bad', { source: source as Uint8Array }))).toMatchObject({
+        code: 'INVALID_MODULE',
+      });
+    }
+    expect(pool.modules().map((m) => m.name)).toEqual(['liar']);
   });
 
   test('host imports are loaded inside the workers', async () => {

@@ -143,7 +143,7 @@ function adapterPath(name: string, adapter: ModuleSpec['adapter']): string | und
   } else {
     throw invalid(name, 'adapter', 'must be a file path or a file: URL');
   }
-  if (!existsSync(path)) throw invalid(name, 'adapter', `: no file at ${path}`);
+  if (!existsSync(path)) throw invalid(name, 'adapter', `names no file: ${path}`);
   return path;
 }
 

@@ -13,7 +13,8 @@ import { readCompiledModuleBytes } from './compiled-module';
 import { toFilePath } from './file-path';
 import { instrumentModule } from './instrument';
 import { checkFuel } from '../tasks/fuel';
-import { WasmPoolError } from '../errors';
+import { WasmPoolError, errorText } from '../errors';
+import { ownCopy } from '../typed-arrays';
 import {
   DEFAULT_TABLE_LIMIT,
   MAX_MEMORY_LIMIT_MB,
@@ -136,9 +137,51 @@ function hostImportsPath(name: string, location: string | URL): string {
   return path;
 }
 
+/** The fields of a module spec, each read once (own or inherited, as the pool reads them). */
+const SPEC_FIELDS = [
+  'source',
+  'memoryLimitMb',
+  'tableLimit',
+  'sha256',
+  'hostImports',
+  'fuel',
+  'instrument',
+  'wasi',
+  'init',
+  'abi',
+  'adapter',
+] as const satisfies readonly (keyof ModuleSpec)[];
+
+function readSpec(spec: ModuleSpec): ModuleSpec {
+  const copy: Record<string, unknown> = {};
+  for (const field of SPEC_FIELDS) {
+    const value: unknown = spec[field];
+    if (value !== undefined) copy[field] = value;
+  }
+  return copy as unknown as ModuleSpec;
+}
+
+/**
+ * The module's bytes, as the pool's own copy: the digest, the checks and the compiler all see the
+ * same bytes, whatever the caller does with its buffer meanwhile (read through the engine's
+ * getters: a subclass's `length` cannot shorten or lengthen them).
+ */
 async function readSource(name: string, source: ModuleSpec['source']): Promise<Uint8Array> {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = ownCopy(source instanceof ArrayBuffer ? new Uint8Array(source) : source);
+    } catch {
+      bytes = undefined;
+    }
+    if (bytes === undefined) {
+      throw new WasmPoolError(
+        'INVALID_MODULE',
+        `module '${name}': its source cannot be read (a detached buffer, or a proxy)`,
+      );
+    }
+    return bytes;
+  }
   if (typeof source === 'string' || source instanceof URL) {
     let path = String(source);
     try {
@@ -198,7 +241,11 @@ export class ModuleRegistry {
     this.readTimeoutMs = limits.instantiateTimeoutMs ?? 5_000;
   }
 
-  /** Loads, checks and compiles a module; it is not visible to tasks until `activate()`. */
+  /**
+   * Loads, checks and compiles a module; it is not visible to tasks until `activate()`. The spec's
+   * fields are read once; whatever the caller's objects throw (a getter, a proxy trap, in the spec
+   * or in its wasi/abi/init values) is INVALID_CONFIG.
+   */
   async prepare(name: string, spec: ModuleSpec): Promise<ModuleVersion> {
     if (typeof name !== 'string' || name.length === 0) {
       throw new WasmPoolError('INVALID_CONFIG', 'a module name must be a non-empty string');
@@ -206,6 +253,21 @@ export class ModuleRegistry {
     if (typeof spec !== 'object' || spec === null) {
       throw new WasmPoolError('INVALID_CONFIG', `modules.${name} must be a module spec object with a source`);
     }
+    try {
+      return await this.prepareSpec(name, readSpec(spec));
+    } catch (error) {
+      if (error instanceof WasmPoolError) throw error;
+      throw new WasmPoolError(
+        'INVALID_CONFIG',
+        `modules.${name}: reading the spec threw: ${errorText(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  private async prepareSpec(name: string, spec: ModuleSpec): Promise<ModuleVersion> {
     const memoryLimitMb = spec.memoryLimitMb ?? this.defaultMemoryLimitMb;
     if (
       typeof memoryLimitMb !== 'number' ||

@@ -1,4 +1,4 @@
-import { WasmPoolError } from '../errors';
+import { WasmPoolError, errorText } from '../errors';
 import type { FunctionRef, ModuleRegistry } from '../modules/registry';
 import type { TaskParam } from '../types';
 import { byteArena, releaseParams } from './byte-arena';
@@ -235,15 +235,4 @@ function copyParam(value: unknown, fn: FunctionRef, i: number, taskId: string | 
     );
   }
   return byteArena.copy(bytes);
-}
-
-/** Text of a thrown value, whatever it is (it may have no toString). */
-export function errorText(value: unknown): string {
-  try {
-    if (value instanceof Error) return value.message;
-    if (typeof value === 'string') return value;
-    return describe(value);
-  } catch {
-    return 'an unprintable value';
-  }
 }

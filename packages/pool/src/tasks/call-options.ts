@@ -1,5 +1,4 @@
-import { WasmPoolError } from '../errors';
-import { errorText } from './admission';
+import { WasmPoolError, errorText } from '../errors';
 import { checkFuel } from './fuel';
 import { describe } from './params';
 

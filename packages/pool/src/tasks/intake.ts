@@ -1,10 +1,10 @@
 import { getHeapStatistics } from 'node:v8';
-import { WasmPoolError } from '../errors';
+import { WasmPoolError, errorText } from '../errors';
 import type { ModuleRegistry } from '../modules/registry';
 import type { ResolvedOptions } from '../options';
 import type { ColumnsResult, WasmResult } from '../types';
 import type { Scheduler } from '../workers/scheduler';
-import { admitTask, errorText, newLookupCache, refusal, type LookupCache } from './admission';
+import { admitTask, newLookupCache, refusal, type LookupCache } from './admission';
 import { ColumnsMemories, prepareColumns } from './columns';
 import { checkMeterable } from './fuel';
 import { findFunction } from './params';

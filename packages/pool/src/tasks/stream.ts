@@ -1,7 +1,6 @@
-import { WasmPoolError } from '../errors';
+import { WasmPoolError, errorText } from '../errors';
 import type { WasmResult } from '../types';
 import type { Scheduler } from '../workers/scheduler';
-import { errorText } from './admission';
 import { abortMessage, type CallOptions } from './call-options';
 import type { TaskIntake } from './intake';
 import { StreamChunk } from './task-block';
