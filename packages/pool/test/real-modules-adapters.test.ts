@@ -136,6 +136,25 @@ describe('adapters that misbehave', () => {
     expect(results.map((r) => r.output ?? r.error?.code)).toEqual(['TRAP', 43]);
   });
 
+  test('an adapter that returns or leaves a rejected promise, or throws an unprintable value, ends no worker', async () => {
+    const pool = await poolOf({ m: spec });
+    const exits: string[] = [];
+    pool.on('workerExit', (_id, reason) => exits.push(reason));
+    const returned = await rejectionOf(pool.run({ module: 'm', function: 'returnsRejected' }));
+    expect(returned.code).toBe('INVALID_OUTPUT');
+    await expect(pool.run({ module: 'm', function: 'leavesRejected' })).resolves.toBe(42);
+    const unprintable = await rejectionOf(pool.run({ module: 'm', function: 'throwsNullProto' }));
+    expect([unprintable.code, unprintable.message]).toEqual([
+      'TRAP',
+      'adapter function throwsNullProto threw: [object Object]',
+    ]);
+    // Unhandled rejections surface after the task: give them a few turns of the worker's loop.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(pool.run({ module: 'm', function: 'readyPlus', params: [1] })).resolves.toBe(43);
+    expect(exits).toEqual([]);
+    expect(pool.stats().workerRestarts).toBe(0);
+  });
+
   test('bad tasks and specs: unknown functions, output set, params of other types, missing or empty adapters', async () => {
     const pool = await poolOf({ m: spec });
     expect((await rejectionOf(pool.run({ module: 'm', function: 'notAFunction' }))).code).toBe(

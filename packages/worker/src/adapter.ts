@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { TaskFault } from './abi';
+import { thrownText } from './thrown';
 
 /** One function of an adapter: called with the live instance and the task's params. */
 export type AdapterFunction = (instance: WebAssembly.Instance, ...params: unknown[]) => unknown;
@@ -48,10 +49,7 @@ export function callAdapter(
   } catch (error) {
     if (error instanceof WebAssembly.RuntimeError || error instanceof TaskFault) throw error;
     if (error instanceof RangeError) throw error;
-    throw new TaskFault(
-      'TRAP',
-      `adapter function ${name} threw: ${(error as Error)?.message ?? String(error)}`,
-    );
+    throw new TaskFault('TRAP', `adapter function ${name} threw: ${thrownText(error)}`);
   }
   if (
     value === null ||
@@ -64,6 +62,8 @@ export function callAdapter(
     return view.slice();
   }
   if (value instanceof Promise) {
+    // Its rejection, if it comes, is the task's (failed now), not an unhandled one that ends the worker.
+    value.catch(() => undefined);
     throw new TaskFault(
       'INVALID_OUTPUT',
       `adapter function ${name} returned a Promise; adapters run synchronously`,
@@ -74,7 +74,7 @@ export function callAdapter(
   } catch (error) {
     throw new TaskFault(
       'INVALID_OUTPUT',
-      `adapter function ${name} returned a value that cannot be cloned: ${(error as Error).message}`,
+      `adapter function ${name} returned a value that cannot be cloned: ${thrownText(error)}`,
     );
   }
 }

@@ -2,6 +2,7 @@ import { TaskFault, outOfMemoryMessage } from './abi';
 import type { ErrorCode } from './codes';
 import { TaskInterrupt } from './meter';
 import { WasmAbort, type ModuleRuntime } from './module-runtime';
+import { thrownText } from './thrown';
 
 /**
  * Maps what a task threw to an error code and a message.
@@ -26,7 +27,7 @@ export function classify(error: unknown, runtime: ModuleRuntime): { code: ErrorC
       ? `abort: ${error.message}`
       : error instanceof WebAssembly.RuntimeError
         ? `wasm trap: ${error.message}`
-        : `host import threw: ${error instanceof Error ? error.message : String(error)}`;
+        : `host import threw: ${thrownText(error)}`;
   if (runtime.growRefused()) {
     return {
       code: 'OUT_OF_MEMORY',

@@ -32,6 +32,10 @@ const DRAIN_BUDGET_MS = 20;
 const port = parentPort;
 if (port === null) throw new Error('@wasmpool/worker/thread must run inside a worker thread');
 
+// A promise that an adapter or a host import rejected and left unhandled is that code's affair, not
+// a fault of the worker: by default it would end the worker, failing the task it runs at the time.
+process.on('unhandledRejection', () => undefined);
+
 const init = workerData as WorkerInit;
 raiseThreadNice(init.niceIncrement);
 const executor = new Executor(init.status, init.channel);

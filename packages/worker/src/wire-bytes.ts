@@ -10,6 +10,7 @@
  * The module is never instantiated: none of its code runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { thrownText } from './thrown';
 
 /** The reply: the module's bytes, or why they could not be read. */
 export type WireBytesReply = { bytes: Uint8Array } | { error: string };
@@ -60,6 +61,6 @@ async function read(module: unknown): Promise<Uint8Array> {
 if (parentPort !== null) {
   read(workerData).then(
     (bytes) => reply({ bytes }),
-    (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) => reply({ error: thrownText(error) }),
   );
 }
