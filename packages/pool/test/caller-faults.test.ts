@@ -146,6 +146,22 @@ describe('caller faults are typed and contained', () => {
     expect(results.filter((r) => r.success)).toHaveLength(199);
   });
 
+  test('throwing workerCreate and error listeners do not stall a pool that grows from no worker', async () => {
+    const p = await pool({ minWorkers: 0 });
+    const seen: string[] = [];
+    p.on('workerCreate', (id) => {
+      seen.push(`create ${id}`);
+      throw Object.create(null) as Error;
+    });
+    p.on('error', (error) => {
+      seen.push(error.message);
+      throw new Error('error listener fault');
+    });
+    const results = await p.runBatch(Array.from({ length: 100 }, (_, i) => add(i, 1)));
+    expect(results.every((r, i) => r.output === i + 1)).toBe(true);
+    expect(seen).toContain("a 'workerCreate' listener threw: object");
+  });
+
   test('bad options: null, numbers and strings are INVALID_PARAMS, never a TypeError', async () => {
     const p = await pool();
     for (const options of [null, 5, 'x', [], true]) {

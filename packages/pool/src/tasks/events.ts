@@ -1,4 +1,5 @@
 import type EventEmitter from 'eventemitter3';
+import { errorText } from '../errors';
 import type { PoolEvents } from '../types';
 
 export type PoolEmitter = EventEmitter<PoolEvents>;
@@ -20,7 +21,7 @@ export function safeEmit<E extends keyof PoolEvents>(
     try {
       emitter.emit(
         'error',
-        new Error(`a '${String(event)}' listener threw: ${(error as Error)?.message ?? String(error)}`, {
+        new Error(`a '${String(event)}' listener threw: ${errorText(error)}`, {
           cause: error,
         }),
       );

@@ -1,5 +1,6 @@
 import type EventEmitter from 'eventemitter3';
 import { WasmPoolError } from '../errors';
+import { safeEmit } from '../tasks/events';
 import type { ResolvedOptions } from '../options';
 import type { ModuleRegistry } from '../modules/registry';
 import type { StatsCollector } from '../stats/stats';
@@ -48,7 +49,7 @@ export class Workforce {
   private readonly instantiateFailed = (moduleId: number, name: string, reason: string): void => {
     if (!this.registry.quarantine(moduleId)) return;
     const error = new WasmPoolError('INVALID_MODULE', `${reason}; module '${name}' was removed`);
-    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+    safeEmit(this.emitter, 'error', error);
   };
 
   /** Takes a worker out of the set; false if it was not in it. */
@@ -114,7 +115,7 @@ export class Workforce {
         if (!this.handles.has(handle)) return;
         this.startFailures = 0;
         this.countReady();
-        this.emitter.emit('workerCreate', handle.id);
+        safeEmit(this.emitter, 'workerCreate', handle.id);
         this.host.workerReady(handle);
       },
       (error: Error) => {
@@ -154,7 +155,7 @@ export class Workforce {
 
   private startFailed(workerId: number, reason: string): void {
     this.startFailures++;
-    this.emitter.emit('workerExit', workerId, 'startup-failed');
+    safeEmit(this.emitter, 'workerExit', workerId, 'startup-failed');
     if (this.startFailures < MAX_START_FAILURES) {
       this.ensure();
       return;
@@ -163,7 +164,7 @@ export class Workforce {
       'WORKER_CRASHED',
       `workers keep dying while starting (${this.startFailures} in a row); last: ${reason}`,
     );
-    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+    safeEmit(this.emitter, 'error', error);
     // Fail what waits instead of restarting forever; the next submission tries again.
     this.host.startsFailing(error);
   }
