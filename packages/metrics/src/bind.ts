@@ -1,7 +1,7 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DEFAULT_DURATION_BUCKETS, DEFAULT_WAIT_BUCKETS, checkBuckets } from './buckets';
 import { GAUGE_NAMES, registerStatGauges } from './gauges';
-import type { AnyRegistry, MetricsSource } from './source';
+import { hasMethods, type AnyRegistry, type MetricsSource } from './source';
 import { EVENT_METRIC_NAMES, TaskMetrics } from './task-metrics';
 
 /** Options of {@link bindPoolMetrics}. */
@@ -59,7 +59,17 @@ export function bindPoolMetrics<R extends AnyRegistry = Registry>(
   pool: MetricsSource,
   options: BindPoolMetricsOptions<R> = {},
 ): PoolMetrics<R> {
+  if (!hasMethods(pool, ['stats', 'modules', 'on', 'off'])) {
+    throw new TypeError(
+      'bindPoolMetrics takes a WasmPool (or an object with stats(), modules(), on() and off())',
+    );
+  }
   const registry: R = options.registry ?? (new Registry() as R);
+  if (
+    !hasMethods(registry, ['getSingleMetric', 'getMetricsAsArray', 'registerMetric', 'removeSingleMetric'])
+  ) {
+    throw new TypeError('registry must be a prom-client Registry');
+  }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || !PREFIX_SHAPE.test(prefix)) {
     throw new TypeError(`prefix must match [a-zA-Z_:][a-zA-Z0-9_:]*, got ${JSON.stringify(prefix)}`);

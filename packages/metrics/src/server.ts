@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hasMethods } from './source';
 
 /** What {@link serveMetrics} needs from a registry; every prom-client `Registry` has it. */
 export interface ScrapeTarget {
@@ -44,6 +45,11 @@ export async function serveMetrics(
   registry: ScrapeTarget,
   options: ServeMetricsOptions = {},
 ): Promise<MetricsServer> {
+  if (!hasMethods(registry, ['metrics'])) {
+    throw new TypeError(
+      'serveMetrics takes a prom-client Registry (an object with metrics() and contentType)',
+    );
+  }
   const host = options.host ?? DEFAULT_SERVE_OPTIONS.host;
   const port = options.port ?? DEFAULT_SERVE_OPTIONS.port;
   const path = options.path ?? DEFAULT_SERVE_OPTIONS.path;

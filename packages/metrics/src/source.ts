@@ -25,3 +25,10 @@ export interface MetricsSource {
   off(event: 'taskComplete', listener: PoolEvents['taskComplete']): unknown;
   off(event: 'workerExit', listener: PoolEvents['workerExit']): unknown;
 }
+
+/** Whether `value` is an object with a function under each of `names`. */
+export function hasMethods(value: unknown, names: readonly string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return names.every((name) => typeof record[name] === 'function');
+}

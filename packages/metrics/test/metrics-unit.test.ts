@@ -13,6 +13,20 @@ async function expose(registry: Registry): Promise<Exposition> {
 }
 
 describe('bindPoolMetrics (with a stand-in pool)', () => {
+  test('a missing pool or a registry that is not one is a TypeError saying what is expected', async () => {
+    for (const pool of [null, undefined, {}, { stats: 5 }]) {
+      expect(() => bindPoolMetrics(pool as never)).toThrow(/takes a WasmPool/);
+    }
+    for (const registry of [5, {}, { getSingleMetric: () => undefined }]) {
+      expect(() => bindPoolMetrics(new FakePool(), { registry: registry as never })).toThrow(
+        /prom-client Registry/,
+      );
+    }
+    for (const registry of [null, {}, 'metrics']) {
+      await expect(serveMetrics(registry as never, { port: 0 })).rejects.toThrow(/prom-client Registry/);
+    }
+  });
+
   test('gauges mirror pool.stats() with a single stats() call per scrape', async () => {
     const pool = new FakePool();
     const metrics = bindPoolMetrics(pool);
