@@ -103,8 +103,10 @@ export class WasmPool extends EventEmitter<PoolEvents> {
    * Runs many tasks; resolves one WasmResult per task, in input order. It never rejects because a
    * task failed: a task that is refused or fails has `success: false` and an `error`. The array may
    * be of any length: its tasks are read and checked now, and enter the queue as room frees up
-   * (`maxQueue` bounds the queue, not the batch); a hole in a sparse array is one failed result.
-   * Every result stays alive until the batch resolves: for results as they come, use `stream()`.
+   * (`maxQueue` bounds the queue, not the batch); a hole in a sparse array, or an element that
+   * cannot be read, is one failed result. Every result stays alive until the batch resolves: a
+   * length whose results could not fit in the heap left is refused (INVALID_PARAMS) up front; for
+   * results as they come, in flat memory, use `stream()`.
    */
   runBatch<T = unknown>(tasks: readonly WasmTask[], options?: BatchOptions): Promise<WasmResult<T>[]> {
     return this.intake.runBatch<T>(tasks, options);
