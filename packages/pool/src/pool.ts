@@ -208,6 +208,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
   /** Stops taking tasks, finishes every accepted one, then ends every worker. */
   close(): Promise<void> {
     this.closing ??= this.scheduler.close();
+    this.intake.announceClose();
     return this.closing;
   }
 
@@ -215,6 +216,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
   destroy(): Promise<void> {
     const ending = this.scheduler.destroy();
     this.closing ??= ending;
+    this.intake.announceClose();
     return ending;
   }
 }

@@ -171,14 +171,70 @@ describe('stream()', () => {
     expect(() => p.stream(42 as unknown as WasmTask[])).toThrow(WasmPoolError);
     expect(() => p.stream([], { highWaterMark: 0 })).toThrow(/highWaterMark/);
     expect(() => p.stream([], 'x' as never)).toThrow(WasmPoolError);
+    // The tasks a source gave before it broke are accepted: their results come out, then the error.
     function* broken(): Generator<WasmTask> {
-      yield { module: 'math', function: 'add', params: [1, 1] };
+      yield* adds(10);
       throw new Error('source broke');
     }
-    const error = await collect(p.stream(broken())).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(WasmPoolError);
-    expect((error as WasmPoolError).message).toContain('source broke');
+    async function* brokenLater(): AsyncGenerator<WasmTask> {
+      for (const task of adds(10)) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        yield task;
+      }
+      throw new Error('source broke');
+    }
+    for (const source of [broken(), brokenLater()]) {
+      const outputs: unknown[] = [];
+      let error: unknown;
+      try {
+        for await (const result of p.stream(source)) outputs.push(result.output);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(WasmPoolError);
+      expect((error as WasmPoolError).message).toContain('source broke');
+      expect(outputs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    }
     await waitFor(() => p.stats().queued === 0 && p.stats().running === 0, 5_000, 'an idle pool');
+    expect(p.stats()).toMatchObject({ completed: 20, failed: 0 });
+  });
+
+  test('a fired signal ends a stream whose source never answers; so does closing the pool', async () => {
+    const p = await pool();
+    let returned = 0;
+    const silent = (given: number): AsyncIterable<WasmTask> => ({
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          next: () =>
+            i++ < given
+              ? Promise.resolve({ done: false, value: adds(1).next().value as WasmTask })
+              : new Promise<IteratorResult<WasmTask>>(() => undefined),
+          return: () => {
+            returned++;
+            return Promise.resolve({ done: true, value: undefined });
+          },
+        };
+      },
+    });
+    const seen: WasmResult[] = [];
+    for await (const result of p.stream(silent(3), { signal: AbortSignal.timeout(100) })) seen.push(result);
+    expect(seen.map((r) => r.output)).toEqual([1, 1, 1]);
+    expect(returned).toBe(1);
+    const closing = (async () => {
+      const outputs: unknown[] = [];
+      try {
+        for await (const result of p.stream(silent(2))) outputs.push(result.output);
+      } catch (error) {
+        return { outputs, error };
+      }
+      return { outputs, error: undefined };
+    })();
+    await waitFor(() => p.stats().completed === 5, 5_000, 'the tasks given');
+    await p.close();
+    const { outputs, error } = await closing;
+    expect(outputs).toEqual([1, 1]);
+    expect(error).toMatchObject({ code: 'POOL_CLOSED' });
   });
 
   test('a source whose iterator returns a non-object ends the stream with INVALID_PARAMS', async () => {

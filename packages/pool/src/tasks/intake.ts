@@ -47,6 +47,21 @@ export class TaskIntake {
     return this.isClosed();
   }
 
+  /** Streams waiting on a source hear of close() here (they may have nothing else to wake them). */
+  private readonly closeListeners = new Set<() => void>();
+
+  /** Calls `listener` when the pool closes; returns its removal. */
+  onClose(listener: () => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** The pool was closed or destroyed: tells the listeners. */
+  announceClose(): void {
+    for (const listener of [...this.closeListeners]) listener();
+    this.closeListeners.clear();
+  }
+
   private checkOpen(): void {
     if (this.isClosed()) throw new WasmPoolError('POOL_CLOSED', 'the pool is closed');
   }

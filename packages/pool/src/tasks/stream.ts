@@ -130,6 +130,7 @@ async function* pump(
       }
     } catch (error) {
       failure = sourceError(error);
+      sourceDone = true;
     } finally {
       pulling = false;
       if (pending.length > 0 && flushing === undefined) flushing = setImmediate(flushPending);
@@ -145,10 +146,10 @@ async function* pump(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) aborted = true;
+  const stopHearingClose = intake.onClose(notify);
 
   try {
     for (;;) {
-      if (failure !== undefined && failure.code !== 'POOL_CLOSED') throw failure;
       // A pool closed mid-stream takes no more tasks: what is held is handed out, then the stream
       // ends with POOL_CLOSED (the source was not run to its end).
       if (!sourceDone && !aborted && intake.closed && failure === undefined) {
@@ -173,10 +174,11 @@ async function* pump(
               tasks.push(step.value);
             }
           } catch (error) {
+            // The source broke: what it gave is accepted and handed out, then the stream throws.
             failure = sourceError(error);
+            sourceDone = true;
           }
           if (tasks.length > 0) submit(tasks);
-          if (failure !== undefined) throw failure;
         } else if (!pulling) {
           void pullAsync(src.iterator);
         }
@@ -202,10 +204,14 @@ async function* pump(
           break;
         }
       }
-      const drained = chunks.length === 0 && pending.length === 0 && !pulling;
+      // A pull still awaited when the stream was aborted, or its pool closed, is not waited for (the
+      // source may never answer): what it brings later is dropped, never accepted.
+      const drained =
+        chunks.length === 0 && pending.length === 0 && (!pulling || aborted || failure !== undefined);
       if (drained && (sourceDone || aborted)) {
-        if (failure !== undefined) throw failure;
         finished = true;
+        if (pulling) closeSource(src);
+        if (failure !== undefined) throw failure;
         return;
       }
       const canPull = !sourceDone && !aborted && held <= window >> 1 && src.kind === 'sync';
@@ -213,6 +219,7 @@ async function* pump(
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    stopHearingClose();
     if (!finished) {
       finished = true;
       if (flushing !== undefined) clearImmediate(flushing);
@@ -224,13 +231,17 @@ async function* pump(
           }
         }
       }
-      try {
-        const iterator = src.iterator as { return?: () => unknown };
-        if (typeof iterator.return === 'function')
-          void Promise.resolve(iterator.return()).catch(() => undefined);
-      } catch {
-        // A source whose return() throws is closed all the same.
-      }
+      closeSource(src);
     }
+  }
+}
+
+/** Tells a source that no more will be pulled (its `return()`, as `for...of` does when left early). */
+function closeSource(src: Source): void {
+  try {
+    const iterator = src.iterator as { return?: () => unknown };
+    if (typeof iterator.return === 'function') void Promise.resolve(iterator.return()).catch(() => undefined);
+  } catch {
+    // A source whose return() throws is closed all the same.
   }
 }
