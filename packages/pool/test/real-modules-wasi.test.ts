@@ -124,7 +124,7 @@ describe('WASI commands', () => {
       override get length(): number {
         return 1 << 30;
       }
-      override slice(): Uint8Array {
+      override slice(): Uint8Array<ArrayBuffer> {
         return new Uint8Array(1 << 20);
       }
     }
