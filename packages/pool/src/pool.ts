@@ -35,6 +35,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
   private readonly scheduler: Scheduler;
   private readonly intake: TaskIntake;
   private closing: Promise<void> | undefined;
+  private destroying: Promise<void> | undefined;
 
   private constructor(
     options: ResolvedOptions,
@@ -43,6 +44,19 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     super();
     this.scheduler = new Scheduler(options, registry, this, (message) => this.internalError(message));
     this.intake = new TaskIntake(options, registry, this.scheduler, () => this.closing !== undefined);
+    // The methods work detached from the pool too: `const { run } = pool`, `.then(pool.close)`,
+    // `process.on('SIGTERM', pool.destroy)`.
+    this.run = this.run.bind(this);
+    this.runBatch = this.runBatch.bind(this);
+    this.stream = this.stream.bind(this);
+    this.runColumns = this.runColumns.bind(this);
+    this.registerModule = this.registerModule.bind(this);
+    this.unregisterModule = this.unregisterModule.bind(this);
+    this.modules = this.modules.bind(this);
+    this.stats = this.stats.bind(this);
+    this.observeTasks = this.observeTasks.bind(this);
+    this.close = this.close.bind(this);
+    this.destroy = this.destroy.bind(this);
   }
 
   /**
@@ -214,7 +228,10 @@ export class WasmPool extends EventEmitter<PoolEvents> {
 
   /** Fails every queued or running task with POOL_CLOSED and ends every worker now. */
   destroy(): Promise<void> {
+    // Once is enough: later calls (a listener calling it per task, say) get the same promise.
+    if (this.destroying !== undefined) return this.destroying;
     const ending = this.scheduler.destroy();
+    this.destroying = ending;
     this.closing ??= ending;
     this.intake.announceClose();
     return ending;

@@ -305,6 +305,34 @@ describe('caller faults are typed and contained', () => {
     expect(p.stats().failures).toEqual({ INVALID_PARAMS: 1 });
   });
 
+  test('methods work detached from the pool; destroy() called again and again tears down once', async () => {
+    const p = await pool();
+    const { run, runBatch, stats, destroy } = p;
+    await expect(run(add(2, 3))).resolves.toBe(5);
+    await expect(runBatch([add(1, 1)])).resolves.toMatchObject([{ output: 2 }]);
+    expect(stats().completed).toBe(2);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      // A taskComplete listener that destroys the pool on every result, as callers have written.
+      p.on('taskComplete', () => void destroy());
+      const results = await runBatch(Array.from({ length: 500 }, (_, i) => add(i, 1)));
+      expect(
+        results.filter((r) => r.success).length +
+          results.filter((r) => r.error?.code === 'POOL_CLOSED').length,
+      ).toBe(500);
+      const first = destroy();
+      expect(destroy()).toBe(first);
+      await first;
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.message)).toEqual([]);
+    expect(p.stats().workers.total).toBe(0);
+  });
+
   test('every method of a closed pool rejects with POOL_CLOSED', async () => {
     const p = await pool();
     await p.close();
