@@ -159,13 +159,17 @@ export class WasmPool extends EventEmitter<PoolEvents> {
 
   /**
    * Registers (or replaces) a module while the pool runs. Resolves once every worker has it.
-   * Tasks accepted against a replaced version still run on it.
+   * Tasks accepted against a replaced version still run on it. Of the registerModule() and
+   * unregisterModule() calls made for one name, the one made last (of those that succeed) decides
+   * what the name serves, whichever finishes first: a registration overtaken by a later call still
+   * resolves, but its module is not used.
    */
   async registerModule(name: string, spec: ModuleSpec): Promise<ModuleInfo> {
     if (this.closing !== undefined) throw new WasmPoolError('POOL_CLOSED', 'the pool is closed');
     if (typeof name !== 'string' || name.length === 0) {
       throw new WasmPoolError('INVALID_CONFIG', 'a module name must be a non-empty string');
     }
+    const call = ++this.nameCalls;
     const version = await this.registry.prepare(name, spec);
     try {
       if (this.closing !== undefined) throw new WasmPoolError('POOL_CLOSED', 'the pool was closed');
@@ -180,17 +184,30 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       throw error;
     }
     if (this.closing !== undefined) throw new WasmPoolError('POOL_CLOSED', 'the pool was closed');
+    if (call < (this.decidedCalls.get(name) ?? 0)) {
+      // A call for this name made after this one took effect while this one loaded: it stands.
+      version.active = false;
+      this.scheduler.releaseModule(version);
+      return { ...version.info };
+    }
+    this.decidedCalls.set(name, call);
     const previous = this.registry.activate(version);
     if (previous !== undefined) this.scheduler.releaseModule(previous);
     return { ...version.info };
   }
 
+  /** registerModule()/unregisterModule() calls are numbered in the order they are made. */
+  private nameCalls = 0;
+  /** For each name, the number of the latest call that took effect (an activation or a removal). */
+  private readonly decidedCalls = new Map<string, number>();
+
   /**
    * Removes a module; tasks already accepted for it still run. Resolves false if no module had
-   * that name.
+   * that name. A registration of the name still under way will not take effect (the last call wins).
    */
   async unregisterModule(name: string): Promise<boolean> {
     if (typeof name !== 'string') return false;
+    this.decidedCalls.set(name, ++this.nameCalls);
     const version = this.registry.deactivate(name);
     if (version === undefined) return false;
     this.scheduler.releaseModule(version);

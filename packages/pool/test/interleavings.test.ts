@@ -6,8 +6,8 @@ import { example, fixture, hostImportsPath } from './helpers';
  * Property: whatever interleaving of run, runBatch, stream, abort, timeout, worker kill,
  * register/unregister, close and destroy a caller makes, every task settles exactly once, with its
  * own output or a typed error whose code the situation allows, the counters come back to zero, and
- * no worker is left. A task on module 'extra' gets the output of the version registered under that
- * name when it was submitted, when the model knows it ('replace' registers another `add` and waits).
+ * no worker is left. A task on module 'extra' gets the output of the version that name serves when it
+ * is submitted ('replace' registers another `add`, so that a stale version's answer shows).
  */
 
 type Op =
@@ -97,10 +97,16 @@ async function scenario(ops: Op[], ending: 'close' | 'destroy'): Promise<void> {
   });
   let next = 0;
   let tasks = 0;
-  /** Which `add` module 'extra' names now, as far as the model knows ('either' while a register is under way). */
-  let extra: 'none' | 'other' | 'either' = 'none';
-  /** Registrations of math as 'extra' not settled yet: until they are, either version may answer. */
-  let registering = 0;
+  // What 'extra' names, modelled as the pool promises: of the register/unregister calls for a name,
+  // the one made last (of those that succeed) decides, whichever finishes first.
+  let calls = 0;
+  /** The add 'extra' serves by the latest call that took effect, and that call's number. */
+  let extra: { serves: 'none' | 'math' | 'other'; call: number } = { serves: 'none', call: 0 };
+  /** Registrations of math as 'extra' under way, by call number: one made after `extra.call` may yet win. */
+  const registering = new Set<number>();
+  const decide = (serves: 'none' | 'math' | 'other', call: number): void => {
+    if (call > extra.call) extra = { serves, call };
+  };
   const checks: Promise<void>[] = [];
   const fail = (why: string): never => {
     throw new Error(why);
@@ -130,14 +136,9 @@ async function scenario(ops: Op[], ending: 'close' | 'destroy'): Promise<void> {
         const { task, want } = addTask(step.module);
         const [a, b] = task.params as [number, number];
         // math's add, or other-add.wat's (a - b), by the version 'extra' names now.
-        const wants =
-          step.module === 'math'
-            ? [want]
-            : extra === 'other'
-              ? [a - b]
-              : extra === 'either'
-                ? [want, a - b]
-                : [];
+        const outputs = { none: [], math: [want], other: [a - b] }[extra.serves];
+        const mayBecomeMath = [...registering].some((call) => call > extra.call);
+        const wants = step.module === 'math' ? [want] : mayBecomeMath ? [...outputs, want] : outputs;
         tasks++;
         checks.push(
           pool.run(task).then(
@@ -242,31 +243,31 @@ async function scenario(ops: Op[], ending: 'close' | 'destroy'): Promise<void> {
         );
         break;
       case 'register': {
-        extra = 'either';
-        registering++;
+        const call = ++calls;
+        registering.add(call);
         checks.push(
           pool
             .registerModule('extra', { source: example('math') })
             .then(
-              () => undefined,
+              () => decide('math', call),
               (error: unknown) => expectCode(error, [], 'registerModule'),
             )
-            .finally(() => registering--),
+            .finally(() => registering.delete(call)),
         );
         break;
       }
       case 'replace':
         // Awaited, so that the model knows which `add` answers next.
         try {
+          const call = ++calls;
           await pool.registerModule('extra', { source: fixture('other-add') });
-          extra = registering > 0 ? 'either' : 'other';
+          decide('other', call);
         } catch (error) {
           expectCode(error, [], 'registerModule');
         }
         break;
       case 'unregister':
-        // The name is gone at once; a registration under way may bring it back.
-        extra = registering > 0 ? 'either' : 'none';
+        decide('none', ++calls);
         checks.push(pool.unregisterModule('extra').then(() => undefined));
         break;
       case 'wait':

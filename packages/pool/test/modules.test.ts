@@ -270,6 +270,33 @@ describe('modules', () => {
     expect(pool.modules().map((m) => m.name)).toEqual(['liar']);
   });
 
+  test('of overlapping register and unregister calls for a name, the last made wins, not the last done', async () => {
+    const pool = track(await WasmPool.create({ minWorkers: 2, maxWorkers: 2 }));
+    const large = fixture('large'); // about 1 MiB: it compiles and loads after math does
+    const size = (name: string): number | undefined => pool.modules().find((m) => m.name === name)?.size;
+    // A slow registration, then a quick one of the same name: the quick one (made last) serves.
+    const [slow, quick] = await Promise.all([
+      pool.registerModule('m', { source: large }),
+      pool.registerModule('m', { source: math }),
+    ]);
+    expect(slow.size).toBeGreaterThan(1_000_000);
+    expect(size('m')).toBe(quick.size);
+    await expect(pool.run({ module: 'm', function: 'add', params: [2, 3] })).resolves.toBe(5);
+    // A registration, then an unregistration made before it finished: the name ends up unused.
+    const registering = pool.registerModule('n', { source: large });
+    await expect(pool.unregisterModule('n')).resolves.toBe(false);
+    await registering;
+    expect(size('n')).toBeUndefined();
+    // A later call that fails decides nothing: the earlier one stands.
+    const [kept, failed] = await Promise.allSettled([
+      pool.registerModule('o', { source: large }),
+      pool.registerModule('o', { source: new Uint8Array([0, 97, 115, 109]) }),
+    ]);
+    expect(kept.status).toBe('fulfilled');
+    expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_MODULE' } });
+    expect(size('o')).toBeGreaterThan(1_000_000);
+  });
+
   test('host imports are loaded inside the workers', async () => {
     const pool = track(
       await WasmPool.create({
