@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { WasmPool, WasmPoolError, type WasmTask } from '@wasmpool/pool';
 import { example, fixture, rejectionOf, trackPools, waitFor } from './helpers';
@@ -331,6 +332,42 @@ describe('caller faults are typed and contained', () => {
     }
     expect(warnings.map((w) => w.message)).toEqual([]);
     expect(p.stats().workers.total).toBe(0);
+  });
+
+  test('one signal shared by many calls carries one listener; aborting it aborts them all', async () => {
+    const p = await pool();
+    const controller = new AbortController();
+    const { signal } = controller;
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const endless: WasmTask = { module: 'faults', function: 'loop_forever' };
+      const runs = Array.from({ length: 50 }, () =>
+        p.run(endless, { signal }).then(
+          () => 'resolved',
+          (error: WasmPoolError) => error.code,
+        ),
+      );
+      const batch = p.runBatch([endless, endless], { signal });
+      const results: string[] = [];
+      const streamed = (async () => {
+        for await (const result of p.stream([endless, endless], { signal })) results.push(result.error!.code);
+      })();
+      expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      controller.abort();
+      expect(await Promise.all(runs)).toEqual(Array.from({ length: 50 }, () => 'ABORTED'));
+      expect((await batch).map((r) => r.error?.code)).toEqual(['ABORTED', 'ABORTED']);
+      await streamed;
+      expect(results).toEqual(['ABORTED', 'ABORTED']);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.message)).toEqual([]);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    expect(p.stats()).toMatchObject({ queued: 0, running: 0 });
   });
 
   test('every method of a closed pool rejects with POOL_CLOSED', async () => {

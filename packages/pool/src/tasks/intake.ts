@@ -8,6 +8,7 @@ import { admitTask, newLookupCache, refusal, type LookupCache } from './admissio
 import { ColumnsMemories, prepareColumns } from './columns';
 import { checkMeterable } from './fuel';
 import { findFunction } from './params';
+import { onAbort } from './abort-watch';
 import { abortMessage, readCallOptions } from './call-options';
 import { streamResults } from './stream';
 import { BatchBlock, RunBlock, type ResultsBlock } from './task-block';
@@ -95,9 +96,10 @@ export class TaskIntake {
       if (call.fuel !== undefined) (block.fuels ??= [])[index] = call.fuel;
       ledger.acceptQueued(block, index);
       if (signal !== undefined) {
-        const onAbort = (): void => scheduler.recovery.abort(runBlock, index, abortMessage(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        block.onSettle(index, () => signal.removeEventListener('abort', onAbort));
+        block.onSettle(
+          index,
+          onAbort(signal, () => scheduler.recovery.abort(runBlock, index, abortMessage(signal))),
+        );
       }
       this.openSlice!.end = index + 1;
       scheduler.workers.retryStarts();
@@ -128,12 +130,12 @@ export class TaskIntake {
     const { signal, onProgress } = call;
     const { scheduler } = this;
     return new Promise<WasmResult<T>[]>((resolve) => {
-      let onAbort: (() => void) | undefined;
+      let stopWatching: (() => void) | undefined;
       const block = new BatchBlock(
         call.timeoutMs,
         length,
         (results) => {
-          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          stopWatching?.();
           resolve(results as WasmResult<T>[]);
         },
         onProgress,
@@ -146,8 +148,7 @@ export class TaskIntake {
         signal,
       );
       if (block.unsettled > 0 && signal !== undefined) {
-        onAbort = () => scheduler.recovery.abortBlock(block, abortMessage(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
+        stopWatching = onAbort(signal, () => scheduler.recovery.abortBlock(block, abortMessage(signal)));
       }
       block.flush();
     });

@@ -1,6 +1,7 @@
 import { WasmPoolError, errorText } from '../errors';
 import type { WasmResult } from '../types';
 import type { Scheduler } from '../workers/scheduler';
+import { onAbort } from './abort-watch';
 import { abortMessage, type CallOptions } from './call-options';
 import type { TaskIntake } from './intake';
 import { StreamChunk } from './task-block';
@@ -138,13 +139,13 @@ async function* pump(
     }
   };
 
-  const onAbort = (): void => {
+  const abortHeld = (): void => {
     aborted = true;
     const message = abortMessage(signal!);
     for (const chunk of chunks) recovery.abortBlock(chunk, message);
     notify();
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const stopWatching = signal === undefined ? undefined : onAbort(signal, abortHeld);
   if (signal?.aborted === true) aborted = true;
   const stopHearingClose = intake.onClose(notify);
 
@@ -218,7 +219,7 @@ async function* pump(
       if (!handed && !canPull) await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    stopWatching?.();
     stopHearingClose();
     if (!finished) {
       finished = true;
