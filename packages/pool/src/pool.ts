@@ -238,19 +238,35 @@ export class WasmPool extends EventEmitter<PoolEvents> {
 
   /** Stops taking tasks, finishes every accepted one, then ends every worker. */
   close(): Promise<void> {
-    this.closing ??= this.scheduler.close();
+    if (this.closing !== undefined) return this.closing;
+    const { promise, settle } = deferred();
+    // Closed before anything runs: a listener called meanwhile (drain, say) sees a closed pool.
+    this.closing = promise;
     this.intake.announceClose();
-    return this.closing;
+    settle(this.scheduler.close());
+    return promise;
   }
 
   /** Fails every queued or running task with POOL_CLOSED and ends every worker now. */
   destroy(): Promise<void> {
     // Once is enough: later calls (a listener calling it per task, say) get the same promise.
     if (this.destroying !== undefined) return this.destroying;
-    const ending = this.scheduler.destroy();
-    this.destroying = ending;
-    this.closing ??= ending;
+    const { promise, settle } = deferred();
+    // Set before the teardown, which settles tasks and so calls taskComplete listeners: one that
+    // calls destroy() or run() again must find the pool destroyed and closed.
+    this.destroying = promise;
+    this.closing ??= promise;
     this.intake.announceClose();
-    return ending;
+    settle(this.scheduler.destroy());
+    return promise;
   }
+}
+
+/** A promise settled later by another promise (it takes on that one's outcome). */
+function deferred(): { promise: Promise<void>; settle: (outcome: Promise<void>) => void } {
+  let settle!: (outcome: Promise<void>) => void;
+  const promise = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  return { promise, settle };
 }
