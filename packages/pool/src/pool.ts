@@ -1,7 +1,7 @@
 import EventEmitter from 'eventemitter3';
 import { WasmPoolError } from './errors';
 import { applyJitSetting } from './jit';
-import { ModuleRegistry } from './modules/registry';
+import { ModuleRegistry, type ModuleVersion } from './modules/registry';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { safeEmit } from './tasks/events';
 import { TaskIntake } from './tasks/intake';
@@ -188,12 +188,12 @@ export class WasmPool extends EventEmitter<PoolEvents> {
       // A call for this name made after this one took effect while this one loaded: it stands.
       version.active = false;
       this.scheduler.releaseModule(version);
-      return { ...version.info };
+      return infoCopy(version);
     }
     this.decidedCalls.set(name, call);
     const previous = this.registry.activate(version);
     if (previous !== undefined) this.scheduler.releaseModule(previous);
-    return { ...version.info };
+    return infoCopy(version);
   }
 
   /** registerModule()/unregisterModule() calls are numbered in the order they are made. */
@@ -216,7 +216,7 @@ export class WasmPool extends EventEmitter<PoolEvents> {
 
   /** The registered modules, with their exports' signatures. */
   modules(): ModuleInfo[] {
-    return this.registry.active().map((version) => ({ ...version.info, exports: [...version.info.exports] }));
+    return this.registry.active().map(infoCopy);
   }
 
   /** A snapshot of workers, queue, counters and latencies; cheap enough for every scrape. */
@@ -260,6 +260,14 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     settle(this.scheduler.destroy());
     return promise;
   }
+}
+
+/**
+ * A module's description as the caller gets it: a deep copy, since its signatures are the ones the
+ * pool encodes tasks by (a caller editing what it was given must not change how tasks run).
+ */
+function infoCopy(version: ModuleVersion): ModuleInfo {
+  return structuredClone(version.info);
 }
 
 /** A promise settled later by another promise (it takes on that one's outcome). */

@@ -297,6 +297,27 @@ describe('modules', () => {
     expect(size('o')).toBeGreaterThan(1_000_000);
   });
 
+  test("what modules() and registerModule() return is the caller's copy: editing it changes no task", async () => {
+    const pool = track(
+      await WasmPool.create({ minWorkers: 1, maxWorkers: 1, modules: { m: { source: math } } }),
+    );
+    const listed = pool.modules()[0]!;
+    const add = listed.exports.find((e) => e.name === 'add')!;
+    add.signature.params.length = 0;
+    add.name = 'renamed';
+    listed.exports.length = 0;
+    const info = await pool.registerModule('n', { source: math });
+    info.exports.find((e) => e.name === 'add')!.signature.params.push('i32');
+    for (const module of ['m', 'n']) {
+      await expect(pool.run({ module, function: 'add', params: [2, 3] })).resolves.toBe(5);
+      const again = pool.modules().find((m) => m.name === module)!;
+      expect(again.exports.find((e) => e.name === 'add')?.signature).toEqual({
+        params: ['i32', 'i32'],
+        results: ['i32'],
+      });
+    }
+  });
+
   test('host imports are loaded inside the workers', async () => {
     const pool = track(
       await WasmPool.create({
