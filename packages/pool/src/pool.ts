@@ -257,7 +257,11 @@ export class WasmPool extends EventEmitter<PoolEvents> {
     this.destroying = promise;
     this.closing ??= promise;
     this.intake.announceClose();
-    settle(this.scheduler.destroy());
+    try {
+      settle(this.scheduler.destroy());
+    } catch (error) {
+      settle(Promise.reject(error as Error));
+    }
     return promise;
   }
 }

@@ -277,7 +277,6 @@ export class TaskIntake {
   }
 }
 
-/** Any error thrown while admitting is the caller's fault; it reaches the caller as a WasmPoolError. */
 function unreadableTask(index: number, error: unknown): WasmPoolError {
   return new WasmPoolError(
     'INVALID_PARAMS',
@@ -312,7 +311,10 @@ function batchLength(tasks: readonly unknown[]): number {
     });
   }
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > 2 ** 32 - 1) {
-    throw new WasmPoolError('INVALID_PARAMS', `the batch's length is not an array length: ${String(length)}`);
+    throw new WasmPoolError(
+      'INVALID_PARAMS',
+      `the batch's length is not an array length: ${errorText(length)}`,
+    );
   }
   if (length > CHECK_HEAP_ABOVE) {
     const heap = getHeapStatistics();
@@ -329,6 +331,7 @@ function batchLength(tasks: readonly unknown[]): number {
   return length;
 }
 
+/** Any error thrown while admitting is the caller's fault; it reaches the caller as a WasmPoolError. */
 function asPoolError(error: unknown): WasmPoolError {
   if (error instanceof WasmPoolError) return error;
   return new WasmPoolError('INVALID_PARAMS', `the task could not be read: ${errorText(error)}`, {
