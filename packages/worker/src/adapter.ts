@@ -63,7 +63,12 @@ export function callAdapter(
   }
   if (value instanceof Promise) {
     // Its rejection, if it comes, is the task's (failed now), not an unhandled one that ends the worker.
-    value.catch(() => undefined);
+    try {
+      // The engine's then(), not a subclass's: marking it handled must not run the adapter's code.
+      void Promise.prototype.then.call(value, undefined, () => undefined);
+    } catch {
+      // Not a promise the engine knows (a proxy): nothing to mark.
+    }
     throw new TaskFault(
       'INVALID_OUTPUT',
       `adapter function ${name} returned a Promise; adapters run synchronously`,
