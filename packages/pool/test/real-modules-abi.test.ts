@@ -269,6 +269,23 @@ describe('hostImports: provided memories and the instance exports', () => {
     }
   });
 
+  test('allocator exports of the wrong shape are not called: bytes are refused, not failed after the fact', async () => {
+    const pool = await poolOf({
+      odd: { source: fixture('odd-allocators') },
+      oddFree: { source: fixture('odd-allocators'), abi: { alloc: 'good_alloc', dealloc: 'free_three' } },
+    });
+    const bytes = new Uint8Array([7, 8, 9]);
+    // alloc(i64) -> f64 cannot take a length: bytes are refused before the task is queued.
+    const refused = await rejectionOf(pool.run({ module: 'odd', function: 'len', params: [bytes] }));
+    expect(refused).toMatchObject({
+      code: 'INVALID_PARAMS',
+      message: expect.stringContaining('alloc(len: i32) -> i32'),
+    });
+    // A dealloc of three i64s is left alone: the task succeeds (it used to fail with TRAP after the call).
+    await expect(pool.run({ module: 'oddFree', function: 'first', params: [bytes] })).resolves.toBe(7);
+    expect(pool.stats().failures).toEqual({ INVALID_PARAMS: 1 });
+  });
+
   test('the hostImports context reaches the live instance’s exports', async () => {
     const pool = await poolOf({
       capped: { source: fixture('provided-memory'), hostImports: providedImports, memoryLimitMb: 1 },

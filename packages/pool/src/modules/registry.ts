@@ -8,6 +8,7 @@ import {
   type ImportedTablePlan,
   type ModuleLoad,
   type RealCall,
+  type ValueType,
 } from '@wasmpool/worker';
 import { readCompiledModuleBytes } from './compiled-module';
 import { toFilePath } from './file-path';
@@ -218,6 +219,18 @@ function isDirect(real: RealModulePlan | undefined, index: number): boolean {
 }
 
 /**
+ * Whether an allocator export has the shape the bytes convention calls it with: `alloc(len: i32)
+ * -> i32`, `dealloc(ptr: i32, len: i32)` or `free(ptr: i32)` (their results, if any, are ignored). One of another shape is
+ * not used: called with the wrong types it would fail every task that passes bytes, after the fact.
+ * A compiled module's hidden types ('unknown') are taken on trust.
+ */
+function fits(signature: FunctionSignature, params: ValueType[], results?: ValueType[]): boolean {
+  const matches = (types: ValueType[], wanted: ValueType[]): boolean =>
+    types.length === wanted.length && types.every((type, i) => type === wanted[i] || type === 'unknown');
+  return matches(signature.params, params) && (results === undefined || matches(signature.results, results));
+}
+
+/**
  * Turns module specs into compiled, memory-capped module versions and keeps track of them by name
  * (for new tasks) and by id (for tasks already accepted against an older version).
  */
@@ -383,8 +396,16 @@ export class ModuleRegistry {
         id,
         name: info.name,
         functions,
-        alloc: functions.findIndex((f, i) => f.name === allocName && isDirect(real, i)),
-        dealloc: functions.findIndex((f, i) => f.name === deallocName && isDirect(real, i)),
+        alloc: functions.findIndex(
+          (f, i) => f.name === allocName && isDirect(real, i) && fits(f.signature, ['i32'], ['i32']),
+        ),
+        dealloc: functions.findIndex(
+          (f, i) =>
+            f.name === deallocName &&
+            isDirect(real, i) &&
+            // free(ptr) takes the pointer alone: the length it is also given is ignored
+            (fits(f.signature, ['i32', 'i32']) || fits(f.signature, ['i32'])),
+        ),
         ...(real === undefined ? {} : { real: real.load }),
       },
     );
